@@ -1,0 +1,3 @@
+"""Event-sourced aggregates and their diffs."""
+
+__all__: list[str] = []

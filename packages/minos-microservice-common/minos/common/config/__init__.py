@@ -1,0 +1,3 @@
+"""The config.yml of a microservice."""
+
+__all__: list[str] = []

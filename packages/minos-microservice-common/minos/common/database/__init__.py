@@ -1,0 +1,3 @@
+"""Database access: PostgreSQL and SQLite behind one async interface."""
+
+__all__: list[str] = []

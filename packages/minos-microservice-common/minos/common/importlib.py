@@ -1,0 +1,3 @@
+"""Loading objects from dotted paths."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Starting and stopping a microservice."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Typed models and their serialization."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""The event store."""
+
+__all__: list[str] = []

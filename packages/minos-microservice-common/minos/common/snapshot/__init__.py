@@ -1,0 +1,3 @@
+"""Snapshots: the latest state of every aggregate."""
+
+__all__: list[str] = []

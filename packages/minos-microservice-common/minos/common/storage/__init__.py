@@ -1,0 +1,3 @@
+"""Key-value storage on LMDB."""
+
+__all__: list[str] = []

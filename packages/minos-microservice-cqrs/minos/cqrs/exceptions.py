@@ -1,0 +1,3 @@
+"""CQRS exceptions."""
+
+__all__: list[str] = []

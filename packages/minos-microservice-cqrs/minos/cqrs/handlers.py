@@ -1,0 +1,3 @@
+"""Handlers that prepare incoming events."""
+
+__all__: list[str] = []

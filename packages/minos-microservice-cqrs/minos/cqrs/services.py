@@ -1,0 +1,3 @@
+"""Command and query services."""
+
+__all__: list[str] = []

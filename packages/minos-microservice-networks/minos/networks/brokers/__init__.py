@@ -1,0 +1,3 @@
+"""Brokers that enqueue outgoing messages, the producer that sends them."""
+
+__all__: list[str] = []

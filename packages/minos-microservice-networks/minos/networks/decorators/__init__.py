@@ -1,0 +1,3 @@
+"""The enroute routing decorators."""
+
+__all__: list[str] = []

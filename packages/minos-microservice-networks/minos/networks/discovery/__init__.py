@@ -1,0 +1,3 @@
+"""Registration with a discovery service."""
+
+__all__: list[str] = []

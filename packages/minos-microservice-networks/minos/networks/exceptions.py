@@ -1,0 +1,3 @@
+"""Networking errors."""
+
+__all__: list[str] = []

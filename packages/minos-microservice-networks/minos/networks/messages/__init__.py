@@ -1,0 +1,3 @@
+"""Messages exchanged between microservices."""
+
+__all__: list[str] = []

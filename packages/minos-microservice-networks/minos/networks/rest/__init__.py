@@ -1,0 +1,3 @@
+"""The REST interface."""
+
+__all__: list[str] = []

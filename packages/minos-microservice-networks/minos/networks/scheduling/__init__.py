@@ -1,0 +1,3 @@
+"""Periodic tasks."""
+
+__all__: list[str] = []

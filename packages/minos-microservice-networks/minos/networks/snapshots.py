@@ -1,0 +1,3 @@
+"""The background service that keeps snapshots in sync."""
+
+__all__: list[str] = []

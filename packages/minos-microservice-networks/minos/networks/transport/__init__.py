@@ -1,0 +1,3 @@
+"""Transports that carry messages: Kafka and in-process."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""The context carried between saga steps."""
+
+__all__: list[str] = []

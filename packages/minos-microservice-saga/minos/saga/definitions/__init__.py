@@ -1,0 +1,3 @@
+"""Saga definitions."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Saga exceptions."""
+
+__all__: list[str] = []

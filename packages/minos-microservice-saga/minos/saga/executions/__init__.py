@@ -1,0 +1,3 @@
+"""Saga executions."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""The saga manager."""
+
+__all__: list[str] = []

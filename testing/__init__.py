@@ -1,0 +1,1 @@
+"""Test support shared by every package's suite: real servers and helpers."""
