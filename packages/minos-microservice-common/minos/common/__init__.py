@@ -1,16 +1,16 @@
 """minos.common: configuration, injection, launcher, models, aggregates and storage."""
 
-from .exceptions import *
-from .setup import *
-from .importlib import *
+from .aggregate import *
 from .config import *
 from .database import *
-from .model import *
-from .service import *
+from .exceptions import *
+from .importlib import *
 from .injection import *
 from .launcher import *
-from .aggregate import *
+from .model import *
 from .repository import *
+from .service import *
+from .setup import *
 from .snapshot import *
 from .storage import *
 

@@ -51,7 +51,7 @@ class MinosSetup:
     def _from_config(cls, *args: Any, config: MinosConfig, **kwargs: Any) -> Self:
         return cls(*args, **kwargs)
 
-    def _lock(self) -> asyncio.Lock:
+    def _lifecycle_guard(self) -> asyncio.Lock:
         if self._lifecycle_lock is None:
             self._lifecycle_lock = asyncio.Lock()
         return self._lifecycle_lock
@@ -59,7 +59,7 @@ class MinosSetup:
     async def setup(self) -> None:
         if self._already_setup:
             return
-        async with self._lock():
+        async with self._lifecycle_guard():
             if not self._already_setup:
                 await self._setup()
                 self._already_setup = True
@@ -70,7 +70,7 @@ class MinosSetup:
     async def destroy(self) -> None:
         if not self._already_setup:
             return
-        async with self._lock():
+        async with self._lifecycle_guard():
             if self._already_setup:
                 await self._destroy()
                 self._already_setup = False

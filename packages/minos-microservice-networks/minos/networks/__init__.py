@@ -1,15 +1,15 @@
 """minos.networks: messages, brokers, handlers, REST, routing, discovery, scheduling."""
 
-from .exceptions import *
-from .decorators import *
-from .requests import *
-from .messages import *
-from .transport import *
 from .brokers import *
+from .decorators import *
+from .discovery import *
+from .exceptions import *
 from .handlers import *
+from .messages import *
+from .requests import *
 from .rest import *
 from .scheduling import *
-from .discovery import *
 from .snapshots import *
+from .transport import *
 
 __version__ = "1.0.0a1"

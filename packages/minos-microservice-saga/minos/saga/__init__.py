@@ -1,8 +1,8 @@
 """minos.saga: saga definitions, durable execution and compensation."""
 
-from .exceptions import *
 from .context import *
 from .definitions import *
+from .exceptions import *
 from .executions import *
 from .manager import *
 

@@ -1,3 +1,6 @@
-"""Database access: PostgreSQL and SQLite behind one async interface."""
+"""Database access: PostgreSQL and SQLite behind one small async interface."""
 
-__all__: list[str] = []
+from .abc import *
+from .clients import *
+from .postgresql import *
+from .sqlite import *
