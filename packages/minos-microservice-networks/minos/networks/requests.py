@@ -1,3 +1,129 @@
-"""Requests and responses shared by REST and broker handlers."""
+"""Requests and responses: what every handler receives and returns.
 
-__all__: list[str] = []
+The same handler can be reached over REST and over the broker, so both
+transports hand it a ``Request`` and read back a ``Response``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+from .exceptions import MinosNetworkException
+
+__all__ = [
+    "Request",
+    "InMemoryRequest",
+    "Response",
+    "ResponseException",
+    "USER_HEADER",
+]
+
+# The header (REST) or message header (broker) carrying the caller's user id.
+USER_HEADER = "X-User"
+
+
+class Request(ABC):
+    """What a handler is called with."""
+
+    @property
+    @abstractmethod
+    def user(self) -> UUID | None:
+        """The id of the user making the request, when known."""
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """Transport headers (HTTP headers, or message headers)."""
+        return {}
+
+    @property
+    def has_content(self) -> bool:
+        return True
+
+    @abstractmethod
+    async def content(self, **kwargs: Any) -> Any:
+        """The request's payload: a mapping for REST, the message data for brokers."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(user={self.user!r})"
+
+
+class InMemoryRequest(Request):
+    """A request built in code: for tests and in-process calls."""
+
+    def __init__(
+        self,
+        content: Any = None,
+        user: UUID | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self._content = content
+        self._user = user
+        self._headers = dict(headers or {})
+
+    @property
+    def user(self) -> UUID | None:
+        return self._user
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self._headers
+
+    @property
+    def has_content(self) -> bool:
+        return self._content is not None
+
+    async def content(self, **kwargs: Any) -> Any:
+        return self._content
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, InMemoryRequest)
+            and self._content == other._content
+            and self._user == other._user
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Response:
+    """What a handler returns: any model, list, mapping, UUID or plain value."""
+
+    __slots__ = ("_data", "status")
+
+    def __init__(self, data: Any = None, *, status: int = 200) -> None:
+        self._data = data
+        self.status = status
+
+    @property
+    def data(self) -> Any:
+        return self._data
+
+    @property
+    def has_content(self) -> bool:
+        return self._data is not None
+
+    async def content(self, **kwargs: Any) -> Any:
+        return self._data
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Response)
+            and self._data == other._data
+            and self.status == other.status
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Response({self._data!r})"
+
+
+class ResponseException(MinosNetworkException):
+    """A handler's expected failure: an HTTP 400 or an ``ERROR`` command reply."""
+
+    def __init__(self, message: str = "", status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status

@@ -1,3 +1,5 @@
-"""The enroute routing decorators."""
+"""The enroute routing decorators and the code that turns them into handlers."""
 
-__all__: list[str] = []
+from .analyzers import *
+from .builders import *
+from .definitions import *
