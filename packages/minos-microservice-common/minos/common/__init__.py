@@ -6,6 +6,7 @@ from .database import *
 from .exceptions import *
 from .importlib import *
 from .injection import *
+from .interfaces import *
 from .launcher import *
 from .model import *
 from .repository import *
