@@ -146,7 +146,9 @@ def postgres_server() -> Iterator[PostgresServer]:
     with contextlib.ExitStack() as stack:
         if url := os.environ.get("MINOS_TEST_POSTGRES"):
             server = _server_from_url(url)
-        elif _can_connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres"):
+        elif _can_connect(
+            host="127.0.0.1", port=5432, user="postgres", dbname="postgres"
+        ):
             server = PostgresServer("127.0.0.1", 5432, "postgres", None, "postgres")
         else:
             server = stack.enter_context(_embedded_postgres())

@@ -1,0 +1,93 @@
+"""Running a microservice directory in a child process, as a user would."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from .harness import wait_for_port
+
+__all__ = ["ServiceProcess"]
+
+
+class ServiceProcess:
+    """``minos run DIRECTORY`` in a child process, with ``MINOS_*`` overrides."""
+
+    def __init__(
+        self,
+        directory: Path | str,
+        env: Mapping[str, str],
+        *,
+        config: str | None = None,
+        log: Path | None = None,
+    ) -> None:
+        self.directory = Path(directory)
+        self.env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
+        self.config = config
+        self.log_path = log or self.directory / "service.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def command(self) -> list[str]:
+        script = Path(sys.executable).with_name("minos")
+        command = [str(script), "run", str(self.directory)]
+        if self.config:
+            command += ["--config", self.config]
+        return command
+
+    def start(self, wait_port: int | None = None, timeout: float = 60.0) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
+        log.close()
+        if wait_port is not None:
+            deadline = time.monotonic() + timeout
+            while True:
+                if self.process.poll() is not None:
+                    raise RuntimeError(
+                        f"{self.directory.name} exited with {self.process.returncode}:"
+                        f"\n{self.output()}"
+                    )
+                try:
+                    wait_for_port("127.0.0.1", wait_port, timeout=0.5)
+                    return
+                except TimeoutError:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(
+                            f"{self.directory.name} did not listen on {wait_port}:"
+                            f"\n{self.output()}"
+                        ) from None
+
+    def output(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-20000:]
+        except FileNotFoundError:
+            return ""
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM, wait for a clean exit; return the exit code."""
+        if self.process is None:
+            return 0
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        code = self.process.returncode
+        self.process = None
+        return code
+
+    def kill(self) -> None:
+        """SIGKILL: the crash a durability test wants."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
