@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import psycopg
 import pytest
@@ -103,8 +103,10 @@ def _can_connect(**kwargs: object) -> bool:
 
 def _server_from_url(url: str) -> PostgresServer:
     parts = urlsplit(url)
+    # A socket directory may come as ``?host=/path`` (libpq's URI form).
+    socket_dir = parse_qs(parts.query).get("host", [None])[0]
     return PostgresServer(
-        host=parts.hostname or "127.0.0.1",
+        host=socket_dir or parts.hostname or "127.0.0.1",
         port=parts.port or 5432,
         admin_user=unquote(parts.username or "postgres"),
         admin_password=unquote(parts.password) if parts.password else None,
