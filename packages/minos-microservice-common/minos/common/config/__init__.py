@@ -1,3 +1,6 @@
 """The config.yml of a microservice."""
 
-__all__: list[str] = []
+from .config import MinosConfig
+from .sections import ConfigSection, MissingConfigSection
+
+__all__ = ["MinosConfig", "ConfigSection", "MissingConfigSection"]

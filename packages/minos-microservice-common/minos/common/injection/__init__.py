@@ -1,3 +1,6 @@
 """The dependency-injection container built from service.injections."""
 
-__all__: list[str] = []
+from .exceptions import InjectionException
+from .injector import DependencyInjector
+
+__all__ = ["InjectionException", "DependencyInjector"]
