@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from minos.common import (
     LaunchException,
     MinosConfig,
     MinosSetup,
+    PostgreSqlPool,
 )
 
 TIMEOUT = 5
@@ -123,3 +125,33 @@ async def test_object_without_start_is_rejected(config: MinosConfig):
     launcher = EntrypointLauncher(config, {}, services=[Recorder([])])
     with pytest.raises(LaunchException, match="has no start"):
         await launcher.setup()
+
+
+async def test_seed_config_with_a_real_postgresql_pool(postgres_settings):
+    environ = {
+        f"MINOS_REPOSITORY_{key.upper()}": str(value)
+        for key, value in postgres_settings.items()
+    }
+    seed = Path(__file__).parent / "data" / "exam-config.yml"
+    config = MinosConfig(seed, environ=environ)
+    events: list[str] = []
+    service = Named("probe", events)
+    launcher = EntrypointLauncher(
+        config, {"postgresql_pool": PostgreSqlPool}, services=[service]
+    )
+
+    task = asyncio.create_task(launcher.run())
+    await asyncio.wait_for(service.started.wait(), TIMEOUT)
+    pool = launcher.injector.get("postgresql_pool")
+    assert pool.already_setup
+    assert (pool.host, pool.port) == (
+        postgres_settings["host"],
+        int(postgres_settings["port"]),
+    )
+    async with pool.connection() as connection:
+        assert await connection.fetchone("SELECT %s::int + 1", (41,)) == (42,)
+    launcher.request_stop()
+    await asyncio.wait_for(task, TIMEOUT)
+
+    assert pool.already_destroyed
+    assert events == ["probe start", "probe stop"]
