@@ -1,3 +1,9 @@
-"""The REST interface."""
+"""The REST interface: routes from the enroute decorators served over aiohttp."""
 
-__all__: list[str] = []
+from .encoding import *
+from .exceptions import *
+from .handlers import *
+from .health import *
+from .requests import *
+from .responses import *
+from .services import *

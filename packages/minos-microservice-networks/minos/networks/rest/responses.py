@@ -1,0 +1,53 @@
+"""Turning handler results and errors into HTTP responses with JSON bodies.
+
+Every error answer has the same shape, ``{"error": "<message>"}``, whatever
+produced it: a ``ResponseException``, an unreadable request, an unknown route,
+or an unexpected failure (then the message is generic and the details only go
+to the log).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from ..requests import Response
+from .encoding import to_json
+
+__all__ = ["render_result", "error_response", "JSON_CONTENT_TYPE"]
+
+JSON_CONTENT_TYPE = "application/json"
+
+
+async def render_result(result: Any) -> web.Response:
+    """The HTTP answer for what a handler returned.
+
+    A ``Response`` (or any other value, taken as the response data) becomes its
+    status with the data as JSON. No data (``None`` or ``Response(None)``)
+    becomes an empty body: ``204 No Content``, or the response's own status
+    when it is not the default 200.
+    """
+    if isinstance(result, Response):
+        data = await result.content()
+        status = result.status
+    else:
+        data, status = result, 200
+
+    if data is None:
+        return web.Response(status=204 if status == 200 else status)
+    return web.Response(
+        body=to_json(data), status=status, content_type=JSON_CONTENT_TYPE
+    )
+
+
+def error_response(
+    status: int, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    """An error answer: ``status`` with ``{"error": message}``."""
+    return web.Response(
+        body=to_json({"error": message}),
+        status=status,
+        content_type=JSON_CONTENT_TYPE,
+        headers=headers,
+    )
