@@ -150,3 +150,19 @@ def test_minos_run_unimportable_service_has_no_traceback(service_dir: Path):
         "'src.services.MissingService'" in output
     )
     assert "Traceback" not in output
+
+
+def test_minos_run_with_another_config_file(service_dir: Path, tmp_path: Path):
+    text = (service_dir / "config.yml").read_text()
+    (service_dir / "other.yml").write_text(text.replace("name: journal", "name: other"))
+    (service_dir / "config.yml").write_text("not: [valid")
+    process = start(
+        "-c", MAIN, "run", str(service_dir), "--config", "other.yml", cwd=tmp_path
+    )
+    wait_for_line(service_dir / "journal.log", "SecondService started (other)", process)
+
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=TIMEOUT)
+
+    assert process.returncode == 0, output
+    assert "microservice 'other' stopped" in output

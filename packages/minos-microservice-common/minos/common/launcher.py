@@ -260,6 +260,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     run.add_argument("directory", nargs="?", default=".", help="default: .")
     run.add_argument(
+        "--config",
+        default="config.yml",
+        help="the config file, relative to DIRECTORY (default: config.yml)",
+    )
+    run.add_argument(
         "--log-level",
         default="INFO",
         type=str.upper,
@@ -267,15 +272,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="default: INFO",
     )
     args = parser.parse_args(argv)
-    sys.exit(_run_directory(Path(args.directory), args.log_level))
+    sys.exit(_run_directory(Path(args.directory), args.log_level, args.config))
 
 
-def _run_directory(directory: Path, log_level: str) -> int:
+def _run_directory(
+    directory: Path, log_level: str, config_name: str = "config.yml"
+) -> int:
     """Run the service directory; return the process exit code."""
     if not directory.is_dir():
         return _fail(f"{directory}: not a directory")
     directory = directory.resolve()
-    config_path = directory / "config.yml"
+    config_path = directory / config_name
     if not config_path.is_file():
         return _fail(f"{config_path}: no such file; a service directory needs one")
 
