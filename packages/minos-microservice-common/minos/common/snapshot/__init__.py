@@ -1,3 +1,23 @@
-"""Snapshots: the latest state of every aggregate."""
+"""Snapshots: the latest state of every aggregate, queryable by condition."""
 
-__all__: list[str] = []
+from .conditions import Condition
+from .exceptions import (
+    MinosPreviousVersionSnapshotException,
+    MinosSnapshotAggregateNotFoundException,
+    MinosSnapshotDeletedAggregateException,
+    MinosSnapshotException,
+    MinosSnapshotNotProvidedException,
+    MinosSnapshotQueryException,
+)
+from .ordering import Ordering
+
+__all__ = [
+    "Condition",
+    "MinosPreviousVersionSnapshotException",
+    "MinosSnapshotAggregateNotFoundException",
+    "MinosSnapshotDeletedAggregateException",
+    "MinosSnapshotException",
+    "MinosSnapshotNotProvidedException",
+    "MinosSnapshotQueryException",
+    "Ordering",
+]
