@@ -98,13 +98,6 @@ async def test_unreachable_database_is_a_503(
     assert report["checks"]["broker.queue"]["status"] == "up"
 
 
-async def test_unopenable_sqlite_file_is_down(tmp_path: Path) -> None:
-    health = SystemHealth({"snapshot": {"path": str(tmp_path)}})  # a directory
-    report = await health.check()
-    assert report["status"] == "down"
-    assert report["checks"]["snapshot"]["status"] == "down"
-
-
 async def test_broker_without_host_is_not_checked(tmp_path: Path) -> None:
     config = MinosConfig(
         {

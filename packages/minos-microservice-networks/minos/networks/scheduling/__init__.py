@@ -1,3 +1,4 @@
-"""Periodic tasks."""
+"""Periodic tasks: ``enroute.periodic.event`` handlers run on their schedules."""
 
-__all__: list[str] = []
+from .schedulers import *
+from .schedules import *
