@@ -1,0 +1,166 @@
+"""Aggregate workloads on PostgreSQL: create, change+save, get from the snapshot.
+
+The framework sides run the same code (the seed's ``Aggregate`` API) against
+a fresh database; the ceilings do the same round trips with psycopg alone.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from ..measure import loop_args, timed_concurrent
+from .raw import EVENT_TABLE, INSERT_EVENT, connections, event_row
+
+__all__ = [
+    "create_ceiling",
+    "create_ours",
+    "create_peer",
+    "get_ceiling",
+    "get_ours",
+    "get_peer",
+    "update_ceiling",
+    "update_ours",
+    "update_peer",
+]
+
+
+def _new_item(index: int) -> Any:
+    from ..app.aggregates import Item, Location
+
+    return Item.create(
+        name=f"item-{index}",
+        count=index,
+        tags=["bench", f"batch-{index % 7}"],
+        location=Location(street="Main Street 1", city="Springfield"),
+    )
+
+
+async def _framework_create(side: str, params: dict[str, Any]) -> dict[str, Any]:
+    from ..app.boot import booted
+
+    async with booted(side, params):
+
+        async def operation(index: int) -> None:
+            await _new_item(index)
+
+        return await timed_concurrent(
+            operation, concurrency=int(params["concurrency"]), **loop_args(params)
+        )
+
+
+async def create_ours(params: dict[str, Any]) -> dict[str, Any]:
+    return await _framework_create("ours", params)
+
+
+async def create_peer(params: dict[str, Any]) -> dict[str, Any]:
+    return await _framework_create("peer", params)
+
+
+async def _insert_loop(params: dict[str, Any], concurrency: int) -> dict[str, Any]:
+    async with connections(params["postgres"], 1, autocommit=True) as admin:
+        connection = await admin.get()
+        await connection.execute(EVENT_TABLE)
+    async with connections(params["postgres"], concurrency) as pool:
+
+        async def operation(index: int) -> None:
+            connection = await pool.get()
+            try:
+                await connection.execute(INSERT_EVENT, event_row(uuid.uuid4(), 1))
+                await connection.commit()
+            finally:
+                pool.put_nowait(connection)
+
+        return await timed_concurrent(
+            operation, concurrency=concurrency, **loop_args(params)
+        )
+
+
+async def create_ceiling(params: dict[str, Any]) -> dict[str, Any]:
+    return await _insert_loop(params, int(params["concurrency"]))
+
+
+async def _framework_update(side: str, params: dict[str, Any]) -> dict[str, Any]:
+    from ..app.boot import booted
+
+    async with booted(side, params):
+        items = [await _new_item(index) for index in range(int(params["aggregates"]))]
+
+        async def operation(index: int) -> None:
+            item = items[index % len(items)]
+            item.count += 1
+            await item.save()
+
+        return await timed_concurrent(operation, concurrency=1, **loop_args(params))
+
+
+async def update_ours(params: dict[str, Any]) -> dict[str, Any]:
+    return await _framework_update("ours", params)
+
+
+async def update_peer(params: dict[str, Any]) -> dict[str, Any]:
+    return await _framework_update("peer", params)
+
+
+async def update_ceiling(params: dict[str, Any]) -> dict[str, Any]:
+    return await _insert_loop(params, 1)
+
+
+async def _framework_get(side: str, params: dict[str, Any]) -> dict[str, Any]:
+    from ..app.aggregates import Item
+    from ..app.boot import booted
+
+    async with booted(side, params):
+        items = [await _new_item(index) for index in range(int(params["aggregates"]))]
+        uuids = [item.uuid for item in items]
+
+        async def operation(index: int) -> None:
+            item = await Item.get(uuids[index % len(uuids)])
+            if index < 3 and item.uuid != uuids[index % len(uuids)]:
+                raise AssertionError(f"Item.get answered another aggregate: {item!r}")
+
+        return await timed_concurrent(operation, concurrency=1, **loop_args(params))
+
+
+async def get_ours(params: dict[str, Any]) -> dict[str, Any]:
+    return await _framework_get("ours", params)
+
+
+async def get_peer(params: dict[str, Any]) -> dict[str, Any]:
+    return await _framework_get("peer", params)
+
+
+SNAPSHOT_TABLE = """
+CREATE TABLE IF NOT EXISTS ceiling_snapshot (
+    uuid UUID PRIMARY KEY,
+    name TEXT NOT NULL,
+    version INT NOT NULL,
+    data JSONB NOT NULL
+)
+"""
+
+
+async def get_ceiling(params: dict[str, Any]) -> dict[str, Any]:
+    """psycopg SELECT of one snapshot row by primary key, decoded from JSONB."""
+    from psycopg.types.json import Jsonb
+
+    uuids = [uuid.uuid4() for _ in range(int(params["aggregates"]))]
+    async with connections(params["postgres"], 1, autocommit=True) as pool:
+        connection = await pool.get()
+        await connection.execute(SNAPSHOT_TABLE)
+        for index, key in enumerate(uuids):
+            document = {"name": f"item-{index}", "count": index, "tags": ["bench"]}
+            await connection.execute(
+                "INSERT INTO ceiling_snapshot VALUES (%s, %s, %s, %s)",
+                (key, "benchmarks.app.aggregates.Item", 1, Jsonb(document)),
+            )
+
+        async def operation(index: int) -> None:
+            cursor = await connection.execute(
+                "SELECT uuid, version, data FROM ceiling_snapshot WHERE uuid = %s",
+                (uuids[index % len(uuids)],),
+            )
+            if await cursor.fetchone() is None:
+                raise AssertionError("the snapshot row vanished")
+
+        return await timed_concurrent(operation, concurrency=1, **loop_args(params))

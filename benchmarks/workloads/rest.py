@@ -1,0 +1,44 @@
+"""REST: requests per second and latency of a query endpoint, over loopback.
+
+The service (either side) and the bare aiohttp ceiling each run in their own
+process; the load client is the same code for all three.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..measure import loop_args
+from .raw import http_load
+
+__all__ = ["query_ceiling", "query_ours", "query_peer"]
+
+
+async def _framework_query(side: str, params: dict[str, Any]) -> dict[str, Any]:
+    from ..app.boot import service_process
+
+    async with service_process(side, params) as base:
+        return await http_load(
+            f"{base}/items", concurrency=int(params["concurrency"]), **loop_args(params)
+        )
+
+
+async def query_ours(params: dict[str, Any]) -> dict[str, Any]:
+    return await _framework_query("ours", params)
+
+
+async def query_peer(params: dict[str, Any]) -> dict[str, Any]:
+    return await _framework_query("peer", params)
+
+
+async def query_ceiling(params: dict[str, Any]) -> dict[str, Any]:
+    from ..app.process import served
+
+    port = int(params["port"])
+    url = f"http://127.0.0.1:{port}/items"
+    log = Path(params["workdir"]) / "bare.log"
+    async with served("benchmarks.app.bare", [str(port)], url, log):
+        return await http_load(
+            url, concurrency=int(params["concurrency"]), **loop_args(params)
+        )
