@@ -1,3 +1,4 @@
-"""Registration with a discovery service."""
+"""Registration with a discovery service, so gateways can route to this service."""
 
-__all__: list[str] = []
+from .clients import *
+from .connectors import *

@@ -1,0 +1,195 @@
+"""``DiscoveryConnector``: registers the service while it runs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from minos.common import MinosSetup
+
+from ..decorators import EnrouteAnalyzer, services_from_config
+from ..exceptions import MinosDiscoveryConnectorException
+from .clients import DiscoveryClient, MinosDiscoveryClient
+
+if TYPE_CHECKING:
+    from minos.common import MinosConfig
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["DiscoveryConnector"]
+
+_WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]"}
+
+
+class DiscoveryConnector(MinosSetup):
+    """Registers the service's REST endpoints on setup, unregisters on destroy.
+
+    The service must start even when the discovery server does not answer:
+    a failed first registration is logged as a WARNING and retried in the
+    background, waiting ``retry_delay`` seconds and doubling up to
+    ``max_retry_delay``, until it succeeds or the connector is destroyed.
+
+    From a configuration (the ``discovery`` injection): ``discovery.host`` and
+    ``discovery.port`` name the server, ``discovery.client`` an optional
+    ``DiscoveryClient`` class (``MinosDiscoveryClient`` by default),
+    ``service.name`` the service and ``rest.host``/``rest.port`` where it is
+    reached (a wildcard host such as ``0.0.0.0`` is replaced by this machine's
+    host name). Without ``discovery.host`` the connector does nothing.
+    """
+
+    def __init__(
+        self,
+        client: DiscoveryClient | None,
+        name: str,
+        host: str,
+        port: int,
+        endpoints: Sequence[Mapping[str, str]] = (),
+        *,
+        retry_delay: float = 0.5,
+        max_retry_delay: float = 30.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.client = client
+        self.name = name
+        self.host = host
+        self.port = int(port)
+        self.endpoints = [dict(e) for e in endpoints]
+        self.retry_delay = retry_delay
+        self.max_retry_delay = max_retry_delay
+        self._registered = False
+        self._maybe_registered = False
+        self._retrying: asyncio.Task[None] | None = None
+
+    @classmethod
+    def _from_config(
+        cls, *args: Any, config: MinosConfig, **kwargs: Any
+    ) -> DiscoveryConnector:
+        discovery = config.discovery
+        client = kwargs.pop("client", None)
+        if client is None and discovery.host:
+            if not discovery.port:
+                raise config.exception(
+                    "discovery.port",
+                    "required when discovery.host is set (the discovery server port)",
+                )
+            client_class = (
+                config.import_object("discovery.client")
+                if discovery.client
+                else MinosDiscoveryClient
+            )
+            client = client_class(discovery.host, discovery.port)
+
+        name = kwargs.pop("name", config.service.name)
+        host = kwargs.pop("host", None)
+        port = kwargs.pop("port", None)
+        if client is not None and (host is None or port is None):
+            host = host if host is not None else _reachable_host(config.rest.host)
+            port = port if port is not None else config.rest.port
+        endpoints = kwargs.pop("endpoints", None)
+        if endpoints is None:
+            endpoints = _rest_endpoints(services_from_config(config))
+        return cls(client, name, host or "", port or 0, endpoints, **kwargs)
+
+    @property
+    def enabled(self) -> bool:
+        return self.client is not None
+
+    @property
+    def registered(self) -> bool:
+        """Whether the discovery server confirmed the registration."""
+        return self._registered
+
+    async def _setup(self) -> None:
+        if self.client is None:
+            logger.info(
+                "Discovery is not configured (no discovery.host): %s is not registered",
+                self.name,
+            )
+            return
+        try:
+            await self._subscribe()
+        except MinosDiscoveryConnectorException as exc:
+            logger.warning(
+                "Registering %s with discovery failed: %s; retrying in the background",
+                self.name,
+                exc.message,
+            )
+            self._retrying = asyncio.create_task(
+                self._retry(), name=f"discovery registration of {self.name}"
+            )
+
+    async def _subscribe(self) -> None:
+        assert self.client is not None
+        self._maybe_registered = True
+        await self.client.subscribe(self.name, self.host, self.port, self.endpoints)
+        self._registered = True
+        logger.info(
+            "Registered %s (%s:%s, %d endpoints) with discovery at %s:%s",
+            self.name,
+            self.host,
+            self.port,
+            len(self.endpoints),
+            self.client.host,
+            self.client.port,
+        )
+
+    async def _retry(self) -> None:
+        delay = self.retry_delay
+        attempt = 1
+        while True:
+            await asyncio.sleep(delay)
+            attempt += 1
+            try:
+                await self._subscribe()
+                return
+            except MinosDiscoveryConnectorException as exc:
+                delay = min(delay * 2, self.max_retry_delay)
+                logger.warning(
+                    "Registering %s with discovery failed (attempt %d): %s; "
+                    "next try in %.1f s",
+                    self.name,
+                    attempt,
+                    exc.message,
+                    delay,
+                )
+
+    async def _destroy(self) -> None:
+        retrying, self._retrying = self._retrying, None
+        if retrying is not None:
+            retrying.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retrying
+
+        # A registration cut short may still have reached the server.
+        if self.client is None or not self._maybe_registered:
+            return
+        try:
+            await self.client.unsubscribe(self.name)
+        except MinosDiscoveryConnectorException as exc:
+            logger.warning("Unregistering %s failed: %s", self.name, exc.message)
+        else:
+            logger.info("Unregistered %s from discovery", self.name)
+        finally:
+            self._registered = False
+            self._maybe_registered = False
+
+
+def _rest_endpoints(service_classes: Sequence[type]) -> list[dict[str, str]]:
+    """The ``{"url", "method"}`` of every REST route the classes declare."""
+    found: set[tuple[str, str]] = set()
+    for cls in service_classes:
+        for routes in EnrouteAnalyzer(cls).get_rest_command_query().values():
+            found.update((route.url, route.method) for route in routes)
+    return [{"url": url, "method": method} for url, method in sorted(found)]
+
+
+def _reachable_host(host: str) -> str:
+    """A host others can reach: a wildcard bind address means this machine."""
+    if host in _WILDCARD_HOSTS:
+        return socket.gethostname()
+    return host
