@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from minos.networks import (
     DEFAULT_MAX_BODY_SIZE,
@@ -123,6 +124,10 @@ class BookService:
     async def unrenderable(self, request: Request) -> Response:
         return Response(object())
 
+    @enroute.rest.query("/report.csv", "GET")
+    async def report(self, request: Request) -> web.Response:
+        return web.Response(text="a,b\n1,2\n", content_type="text/csv")
+
     @enroute.rest.query("/headers", "GET")
     async def headers(self, request: Request) -> Response:
         return Response({"trace": request.headers.get("X-Trace")})
@@ -227,6 +232,13 @@ async def test_models_lists_uuids_and_datetimes_render(
         ]
     async with client.get("/uuid") as response:
         assert await response.json() == str(BOOK_UUID)
+
+
+async def test_aiohttp_responses_pass_through(client: aiohttp.ClientSession) -> None:
+    async with client.get("/report.csv") as response:
+        assert response.status == 200
+        assert response.content_type == "text/csv"
+        assert await response.text() == "a,b\n1,2\n"
 
 
 async def test_headers_are_readable(client: aiohttp.ClientSession) -> None:

@@ -20,14 +20,17 @@ __all__ = ["render_result", "error_response", "JSON_CONTENT_TYPE"]
 JSON_CONTENT_TYPE = "application/json"
 
 
-async def render_result(result: Any) -> web.Response:
+async def render_result(result: Any) -> web.StreamResponse:
     """The HTTP answer for what a handler returned.
 
     A ``Response`` (or any other value, taken as the response data) becomes its
     status with the data as JSON. No data (``None`` or ``Response(None)``)
     becomes an empty body: ``204 No Content``, or the response's own status
-    when it is not the default 200.
+    when it is not the default 200. An aiohttp response is sent as it is, for
+    the rare handler that streams or serves files.
     """
+    if isinstance(result, web.StreamResponse):
+        return result
     if isinstance(result, Response):
         data = await result.content()
         status = result.status
