@@ -1,3 +1,326 @@
-"""The saga manager."""
+"""``SagaManager``: runs sagas, waiting for them or pausing them on disk."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Self
+from uuid import UUID
+
+from minos.common import MinosSagaManager
+
+from .context import SagaContext
+from .definitions import Saga
+from .exceptions import (
+    MinosSagaExecutionException,
+    MinosSagaFailedExecutionStepException,
+)
+from .executions import SagaExecution, SagaExecutionStorage, SagaStatus
+from .participants import SagaParticipantBroker, SagaReply, SagaReplyChannel
+
+if TYPE_CHECKING:
+    from minos.common import MinosConfig
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["SagaManager"]
+
+DEFAULT_REPLY_TIMEOUT = 60.0  # seconds a step waits for its participant's reply
+
+
+class SagaManager(MinosSagaManager):
+    """Runs saga executions and resumes paused ones when their reply arrives.
+
+    ``run(definition, context=...)`` waits for each reply on an ephemeral
+    topic and returns the finished execution; with ``pause_on_disk=True`` it
+    stores the execution after sending the first command and returns at once,
+    and the reply handler resumes it with ``run(reply=reply)``, in this
+    process or after a restart. Every execution ends up stored, finished or
+    errored, in the execution storage.
+
+    ``reply_timeout`` bounds the wait for each reply; a paused execution whose reply
+    is late is failed and compensated by a timer (re-armed at setup for the
+    executions found paused on disk).
+    """
+
+    def __init__(
+        self,
+        storage: SagaExecutionStorage,
+        broker: SagaParticipantBroker,
+        *args: Any,
+        reply_topic: str | None = None,
+        reply_timeout: float | None = DEFAULT_REPLY_TIMEOUT,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.storage = storage
+        self.broker = broker
+        self.reply_topic = reply_topic
+        self.reply_timeout = reply_timeout
+        self._locks: dict[UUID, _Lock] = {}
+        self._timers: dict[UUID, asyncio.TimerHandle] = {}
+        self._expiring: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    def _from_config(cls, *args: Any, config: MinosConfig, **kwargs: Any) -> Self:
+        from .participants.networks import NetworksSagaBroker
+
+        kwargs.setdefault("storage", SagaExecutionStorage.from_config(config))
+        kwargs.setdefault("broker", NetworksSagaBroker.from_config(config))
+        kwargs.setdefault("reply_topic", f"{config.service.name}Reply")
+        return cls(*args, **kwargs)
+
+    async def _setup(self) -> None:
+        await self.storage.setup()
+        await self.broker.setup()
+        await self._arm_paused()
+
+    async def _destroy(self) -> None:
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        for task in list(self._expiring):
+            task.cancel()
+        await asyncio.gather(*self._expiring, return_exceptions=True)
+        await self.broker.destroy()
+        await self.storage.destroy()
+
+    async def run(
+        self,
+        definition: Saga | None = None,
+        context: SagaContext | Mapping[str, Any] | None = None,
+        *,
+        reply: Any = None,
+        user: UUID | None = None,
+        pause_on_disk: bool = False,
+        raise_on_error: bool = True,
+        return_execution: bool = True,
+        reply_timeout: float | None = None,
+        **kwargs: Any,
+    ) -> SagaExecution | UUID:
+        """Start ``definition`` with ``context``, or resume the saga of ``reply``.
+
+        Returns the execution (``status``, ``context``, ``error``), or only its
+        uuid when ``return_execution`` is false. A failed saga is compensated
+        and then raises ``MinosSagaFailedExecutionStepException`` unless
+        ``raise_on_error`` is false, in which case the ``Errored`` execution is
+        returned. Resuming from a reply never raises the saga's failure (the
+        reply handler could do nothing about it); it is stored and logged.
+        """
+        if kwargs:
+            raise TypeError(f"unexpected arguments: {', '.join(kwargs)}")
+        await self.setup()
+        if reply is not None:
+            if definition is not None:
+                raise MinosSagaExecutionException(
+                    "run() takes a definition to start or a reply to resume, not both"
+                )
+            execution = await self._resume(SagaReply.from_message(reply))
+        else:
+            if definition is None:
+                raise MinosSagaExecutionException(
+                    "run() needs a saga definition to start (or a reply to resume)"
+                )
+            execution = SagaExecution.from_definition(
+                definition,
+                context,
+                user=user,
+                reply_timeout=self.reply_timeout
+                if reply_timeout is None
+                else reply_timeout,
+            )
+            if pause_on_disk:
+                await self._start_paused(execution, raise_on_error)
+            else:
+                await self._run_waiting(execution, raise_on_error)
+        return execution if return_execution else execution.uuid
+
+    async def get(self, uuid: UUID | str) -> SagaExecution:
+        """The stored execution ``uuid``."""
+        await self.setup()
+        return await self.storage.load(uuid)
+
+    async def _run_waiting(
+        self, execution: SagaExecution, raise_on_error: bool
+    ) -> None:
+        """Run step after step, waiting for each reply on a private topic."""
+        try:
+            async with self.broker.reply_channel() as channel:
+                reply: SagaReply | None = None
+                while True:
+                    await execution.execute(
+                        reply, broker=self.broker, reply_topic=channel.topic
+                    )
+                    if execution.status is not SagaStatus.Paused:
+                        break
+                    reply = await self._receive(channel, execution)
+                    if reply is None:
+                        await execution.expire(broker=self.broker)
+        except MinosSagaFailedExecutionStepException:
+            await self.storage.store(execution)
+            if raise_on_error:
+                raise
+            return
+        await self.storage.store(execution)
+
+    async def _receive(
+        self, channel: SagaReplyChannel, execution: SagaExecution
+    ) -> SagaReply | None:
+        """The next reply for ``execution``, or ``None`` when none came in time."""
+        loop = asyncio.get_running_loop()
+        reply_timeout = execution.reply_timeout
+        deadline = None if reply_timeout is None else loop.time() + reply_timeout
+        while True:
+            remaining = None if deadline is None else max(0.0, deadline - loop.time())
+            try:
+                reply = await channel.receive(remaining)
+            except TimeoutError:
+                return None
+            if reply.saga == execution.uuid:
+                return reply
+            logger.warning(
+                "ignored a reply for saga %s on the reply topic of saga %s",
+                reply.saga,
+                execution.uuid,
+            )
+
+    async def _start_paused(
+        self, execution: SagaExecution, raise_on_error: bool
+    ) -> None:
+        """Send the first command with the service's reply topic and return."""
+        async with self._lock(execution.uuid):
+            try:
+                await execution.execute(
+                    broker=self.broker,
+                    reply_topic=self._require_reply_topic(),
+                    persist=self.storage.store,
+                )
+            except MinosSagaFailedExecutionStepException:
+                await self.storage.store(execution)
+                if raise_on_error:
+                    raise
+                return
+            await self._settle(execution)
+
+    async def _resume(self, reply: SagaReply) -> SagaExecution:
+        """Apply ``reply`` to its stored execution and run it to the next pause."""
+        async with self._lock(reply.saga):
+            execution = await self.storage.load(reply.saga)
+            if execution.status is not SagaStatus.Paused:
+                # Limitation: replies name the saga, not the step, so a duplicate
+                # reply arriving while a later step waits would be taken for that
+                # step's reply; the consumer's inbox drops duplicates before that.
+                logger.warning(
+                    "ignored a reply for %r, which is %s",
+                    execution,
+                    execution.status.name,
+                )
+                return execution
+            self._disarm(execution.uuid)
+            try:
+                await execution.execute(
+                    reply,
+                    broker=self.broker,
+                    reply_topic=self._require_reply_topic(),
+                    persist=self.storage.store,
+                )
+            except MinosSagaFailedExecutionStepException:
+                await self.storage.store(execution)
+                return execution
+            await self._settle(execution)
+            return execution
+
+    async def _settle(self, execution: SagaExecution) -> None:
+        """Store a finished execution, or arm the timer of a paused one."""
+        step = execution.paused_step
+        if step is not None:
+            self._arm(execution.uuid, step.deadline)
+        else:
+            await self.storage.store(execution)
+
+    def _require_reply_topic(self) -> str:
+        if not self.reply_topic:
+            raise MinosSagaExecutionException(
+                "pausing a saga on disk needs the service's reply topic; build the "
+                "manager with from_config(config) or pass reply_topic="
+            )
+        return self.reply_topic
+
+    @contextlib.asynccontextmanager
+    async def _lock(self, uuid: UUID) -> AsyncIterator[None]:
+        """Serialize the work on one execution; forget the lock once unused."""
+        # Limitation: locks are per process; two processes sharing one LMDB
+        # directory could resume the same execution at once. Each instance of a
+        # service has its own saga storage directory.
+        entry = self._locks.get(uuid)
+        if entry is None:
+            entry = self._locks[uuid] = _Lock()
+        entry.users += 1
+        try:
+            async with entry.lock:
+                yield
+        finally:
+            entry.users -= 1
+            if entry.users == 0:
+                del self._locks[uuid]
+
+    def _arm(self, uuid: UUID, deadline: datetime | None) -> None:
+        """Expire the paused execution ``uuid`` if it still waits at ``deadline``."""
+        if deadline is None:
+            return
+        self._disarm(uuid)
+        delay = max(0.0, (deadline - datetime.now(UTC)).total_seconds())
+        loop = asyncio.get_running_loop()
+        self._timers[uuid] = loop.call_later(delay, self._expire_soon, uuid)
+
+    def _disarm(self, uuid: UUID) -> None:
+        timer = self._timers.pop(uuid, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _expire_soon(self, uuid: UUID) -> None:
+        self._timers.pop(uuid, None)
+        task = asyncio.get_running_loop().create_task(self._expire(uuid))
+        self._expiring.add(task)
+        task.add_done_callback(self._expiring.discard)
+
+    async def _expire(self, uuid: UUID) -> None:
+        """Fail a paused execution whose reply is late, compensating it."""
+        try:
+            async with self._lock(uuid):
+                execution = await self.storage.load(uuid)
+                step = execution.paused_step
+                if step is None or step.deadline is None:
+                    return
+                if step.deadline > datetime.now(UTC):
+                    self._arm(uuid, step.deadline)
+                    return
+                try:
+                    await execution.expire(broker=self.broker)
+                except MinosSagaFailedExecutionStepException:
+                    pass
+                await self.storage.store(execution)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("could not expire the paused saga execution %s", uuid)
+
+    async def _arm_paused(self) -> None:
+        """Re-arm the reply timers of the executions left paused on disk."""
+        count = 0
+        async for uuid, deadline in self.storage.deadlines():
+            self._arm(uuid, deadline)
+            count += 1
+        if count:
+            logger.info("watching %d saga executions paused on disk", count)
+
+
+class _Lock:
+    """An execution's lock and how many tasks hold or wait for it."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0

@@ -1,3 +1,0 @@
-"""The context carried between saga steps."""
-
-__all__: list[str] = []

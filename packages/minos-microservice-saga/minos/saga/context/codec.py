@@ -1,0 +1,200 @@
+"""A JSON-safe encoding of saga context values that reads back to equal values.
+
+JSON has no UUID, datetime, bytes, set or model, so every value that is not a
+plain string, boolean, finite number, ``None`` or list is written as a
+one-key object naming its kind: ``{"uuid": "..."}``, ``{"datetime": "..."}``,
+``{"dict": [[key, value], ...]}``, ``{"model": {...}}``... Lists are JSON
+arrays of encoded values. Models are written with their class path and their
+Avro bytes, so they come back as instances of the same class.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+from minos.common import MinosImportException
+
+from ..exceptions import MinosSagaSerializationException
+from ..paths import object_path, resolve_path
+
+__all__ = ["encode_value", "decode_value"]
+
+_INT_LIMIT = 1 << 63  # JSON encoders refuse wider integers
+
+
+def encode_value(value: Any, *, where: str = "value") -> Any:
+    """Return ``value`` as JSON-safe data; ``where`` names it in errors."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, Enum):
+        return {"enum": [_class_path(value, where), encode_value(value.value)]}
+    if isinstance(value, int):
+        return value if -_INT_LIMIT < value < _INT_LIMIT else {"int": str(value)}
+    if isinstance(value, float):
+        return value if math.isfinite(value) else {"float": repr(value)}
+    if isinstance(value, list):
+        return [
+            encode_value(item, where=f"{where}[{i}]") for i, item in enumerate(value)
+        ]
+    if _is_model(value):
+        return {"model": _encode_model(value, where)}
+
+    for kind, encoder in _ENCODERS:
+        if isinstance(value, kind):
+            return encoder(value, where)
+    raise MinosSagaSerializationException(
+        f"the saga context value {where!r} is a {type(value).__name__}, which "
+        "cannot be stored; use models, UUIDs, dates, numbers, strings, bytes, "
+        "enums, lists, tuples, sets or dicts of them"
+    )
+
+
+def decode_value(data: Any, *, where: str = "value") -> Any:
+    """Return the value ``encode_value`` turned into ``data``."""
+    if data is None or isinstance(data, bool | int | float | str):
+        return data
+    if isinstance(data, list):
+        return [
+            decode_value(item, where=f"{where}[{i}]") for i, item in enumerate(data)
+        ]
+    if isinstance(data, dict) and len(data) == 1:
+        ((kind, payload),) = data.items()
+        decoder = _DECODERS.get(kind)
+        if decoder is not None:
+            try:
+                return decoder(payload, where)
+            except MinosSagaSerializationException:
+                raise
+            except Exception as exc:
+                raise MinosSagaSerializationException(
+                    f"the stored saga context value {where!r} ({kind}) cannot be "
+                    f"read back: {type(exc).__name__}: {exc}"
+                ) from exc
+    raise MinosSagaSerializationException(
+        f"the stored saga context value {where!r} is not in the saga encoding: "
+        f"{str(data)[:80]!r}"
+    )
+
+
+def _class_path(value: Any, where: str) -> str:
+    path = object_path(type(value))
+    if path is None:
+        raise MinosSagaSerializationException(
+            f"the saga context value {where!r} is a {type(value).__qualname__} "
+            "whose class cannot be imported again; define it at module level"
+        )
+    return path
+
+
+def _is_model(value: Any) -> bool:
+    return hasattr(value, "avro_bytes") and hasattr(type(value), "from_avro_bytes")
+
+
+def _encode_model(value: Any, where: str) -> dict[str, Any]:
+    return {
+        "class": _class_path(value, where),
+        "avro": base64.b64encode(value.avro_bytes).decode(),
+    }
+
+
+def _decode_model(payload: Mapping[str, Any], where: str) -> Any:
+    cls = _import(payload["class"], where)
+    return cls.from_avro_bytes(base64.b64decode(payload["avro"]))
+
+
+def _decode_enum(payload: list[Any], where: str) -> Enum:
+    cls = _import(payload[0], where)
+    return cls(decode_value(payload[1], where=where))
+
+
+def _import(path: str, where: str) -> Any:
+    try:
+        return resolve_path(path)
+    except MinosImportException as exc:
+        raise MinosSagaSerializationException(
+            f"the stored saga context value {where!r} needs {path!r}, which cannot "
+            f"be imported ({exc}); keep the class at its path or migrate the data"
+        ) from exc
+
+
+def _items(values: Any, where: str) -> list[Any]:
+    return [encode_value(item, where=f"{where}[{i}]") for i, item in enumerate(values)]
+
+
+def _encode_mapping(value: Mapping[Any, Any], where: str) -> dict[str, Any]:
+    from .context import SagaContext
+
+    if isinstance(value, SagaContext):
+        return {"context": value.raw}
+    return {
+        "dict": [
+            [encode_value(key, where=where), encode_value(item, where=f"{where}.{key}")]
+            for key, item in value.items()
+        ]
+    }
+
+
+def _decode_context(payload: Mapping[str, Any], where: str) -> Any:
+    from .context import SagaContext
+
+    return SagaContext.from_raw(payload)
+
+
+def _encode_datetime(value: datetime, where: str) -> dict[str, str]:
+    return {"datetime": value.isoformat()}
+
+
+_ENCODERS: list[tuple[type | tuple[type, ...], Callable[[Any, str], Any]]] = [
+    (Mapping, _encode_mapping),
+    (tuple, lambda value, where: {"tuple": _items(value, where)}),
+    (frozenset, lambda value, where: {"frozenset": _items(value, where)}),
+    (set, lambda value, where: {"set": _items(value, where)}),
+    (
+        bytes | bytearray,
+        lambda value, where: {"bytes": base64.b64encode(value).decode()},
+    ),
+    (UUID, lambda value, where: {"uuid": str(value)}),
+    (datetime, _encode_datetime),
+    (date, lambda value, where: {"date": value.isoformat()}),
+    (time, lambda value, where: {"time": value.isoformat()}),
+    (
+        timedelta,
+        lambda value, where: {
+            "timedelta": [value.days, value.seconds, value.microseconds]
+        },
+    ),
+    (Decimal, lambda value, where: {"decimal": str(value)}),
+]
+
+_DECODERS: dict[str, Callable[[Any, str], Any]] = {
+    "int": lambda payload, where: int(payload),
+    "float": lambda payload, where: float(payload),
+    "enum": _decode_enum,
+    "model": _decode_model,
+    "context": _decode_context,
+    "dict": lambda payload, where: {
+        decode_value(key, where=where): decode_value(item, where=where)
+        for key, item in payload
+    },
+    "tuple": lambda payload, where: tuple(
+        decode_value(i, where=where) for i in payload
+    ),
+    "frozenset": lambda payload, where: frozenset(
+        decode_value(i, where=where) for i in payload
+    ),
+    "set": lambda payload, where: {decode_value(i, where=where) for i in payload},
+    "bytes": lambda payload, where: base64.b64decode(payload),
+    "uuid": lambda payload, where: UUID(payload),
+    "datetime": lambda payload, where: datetime.fromisoformat(payload),
+    "date": lambda payload, where: date.fromisoformat(payload),
+    "time": lambda payload, where: time.fromisoformat(payload),
+    "timedelta": lambda payload, where: timedelta(*payload),
+    "decimal": lambda payload, where: Decimal(payload),
+}

@@ -1,0 +1,119 @@
+"""``SagaOperation``: a name and the callback that feeds it."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any, Self
+
+from minos.common import MinosImportException
+
+from ..context import SagaContext
+from ..exceptions import (
+    MinosSagaCallbackException,
+    MinosSagaDefinitionException,
+    MinosSagaSerializationException,
+)
+from ..paths import object_path, resolve_path
+
+__all__ = ["SagaOperation"]
+
+
+class SagaOperation:
+    """What one part of a step does: ``name`` is the participant's topic (or the
+    context key of a reply) and ``callback`` builds the data (or reads the reply).
+
+    Callbacks may be sync or async and must be module-level functions (or
+    static/class methods), so a stored execution finds them again in another
+    process. ``parameters`` are passed to the callback as keyword arguments.
+    """
+
+    __slots__ = ("name", "callback", "parameters")
+
+    def __init__(
+        self,
+        name: str,
+        callback: Callable[..., Any] | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        what: str = "operation",
+    ) -> None:
+        if not isinstance(name, str) or not name:
+            raise MinosSagaDefinitionException(
+                f"the {what} needs a non-empty name (a topic or a context key), "
+                f"not {name!r}"
+            )
+        if callback is not None:
+            _check_callback(callback, f"{what} {name!r}")
+        self.name = name
+        self.callback = callback
+        self.parameters = SagaContext(parameters or {})
+        if parameters:
+            self.parameters.raw  # noqa: B018 -- fail now if they cannot be stored
+
+    async def call(self, *args: Any) -> Any:
+        """Run the callback (awaiting it if needed) and return its result."""
+        if self.callback is None:
+            return None
+        result = self.callback(*args, **self.parameters)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "callback": object_path(self.callback) if self.callback else None,
+            "parameters": self.parameters.raw if self.parameters else None,
+        }
+
+    @classmethod
+    def from_raw(cls, raw: Mapping[str, Any], *, what: str = "operation") -> Self:
+        callback = None
+        if raw.get("callback"):
+            try:
+                callback = resolve_path(raw["callback"])
+            except MinosImportException as exc:
+                raise MinosSagaSerializationException(
+                    f"the {what} {raw.get('name')!r} of a stored saga needs the "
+                    f"callback {raw['callback']!r}, which cannot be imported ({exc}); "
+                    "keep the function at its path while executions use it"
+                ) from exc
+        parameters = raw.get("parameters")
+        return cls(
+            raw["name"],
+            callback,
+            SagaContext.from_raw(parameters) if parameters else None,
+            what=what,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, SagaOperation)
+            and self.name == other.name
+            and self.callback == other.callback
+            and self.parameters == other.parameters
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.callback))
+
+    def __repr__(self) -> str:
+        callback = object_path(self.callback) if self.callback else None
+        return f"SagaOperation({self.name!r}, {callback})"
+
+
+def _check_callback(callback: Any, what: str) -> None:
+    if not callable(callback):
+        raise MinosSagaCallbackException(
+            f"the callback of the {what} is a {type(callback).__name__}, not a "
+            "function; pass a function that takes the saga context"
+        )
+    if object_path(callback) is None:
+        name = getattr(callback, "__qualname__", repr(callback))
+        raise MinosSagaCallbackException(
+            f"the callback {name!r} of the {what} cannot be found again by its "
+            "module and name (lambdas, nested functions and methods of instances "
+            "cannot be stored); define it as a module-level function"
+        )

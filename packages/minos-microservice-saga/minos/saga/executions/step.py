@@ -1,0 +1,201 @@
+"""``SagaExecutionStep``: what happened to one step of one execution."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Self
+
+from ..definitions import SagaStep
+from ..participants import SagaParticipantBroker, SagaReply, SagaReplyStatus
+from .status import SagaStepStatus
+
+if TYPE_CHECKING:
+    from .saga import SagaExecution
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["SagaExecutionStep"]
+
+
+class StepFailure(Exception):
+    """Raised inside the engine when a step fails; the execution compensates."""
+
+    def __init__(self, message: str, cause: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.cause = cause
+
+
+class SagaExecutionStep:
+    """The progress of one step: its status, the participant's reply status,
+    the error that stopped it and, while it waits, its reply deadline."""
+
+    def __init__(
+        self,
+        definition: SagaStep,
+        status: SagaStepStatus = SagaStepStatus.Created,
+        *,
+        reply_status: SagaReplyStatus | None = None,
+        error: str | None = None,
+        deadline: datetime | None = None,
+    ) -> None:
+        self.definition = definition
+        self.status = status
+        self.reply_status = reply_status
+        self.error = error
+        self.deadline = deadline
+
+    @property
+    def topic(self) -> str:
+        operation = self.definition.invoke_participant_operation
+        assert operation is not None  # definitions are validated before running
+        return operation.name
+
+    @property
+    def needs_compensation(self) -> bool:
+        """Whether the participant committed work that must now be undone."""
+        return (
+            self.reply_status is SagaReplyStatus.SUCCESS
+            and self.status is not SagaStepStatus.Compensated
+            and self.definition.with_compensation_operation is not None
+        )
+
+    async def invoke(
+        self,
+        execution: SagaExecution,
+        broker: SagaParticipantBroker,
+        reply_topic: str | None,
+        reply_timeout: float | None,
+    ) -> None:
+        """Build the command, let the execution persist, then send it."""
+        operation = self.definition.invoke_participant_operation
+        assert operation is not None
+        self.status = SagaStepStatus.Running
+        try:
+            data = await operation.call(execution.context)
+        except Exception as exc:
+            self._errored(f"its callback raised {type(exc).__name__}: {exc}")
+            raise StepFailure(self.error or "", exc) from exc
+
+        self.status = SagaStepStatus.Paused
+        if reply_timeout is not None:
+            self.deadline = datetime.now(UTC) + timedelta(seconds=reply_timeout)
+        await execution.pausing()
+
+        try:
+            await broker.send(
+                data,
+                operation.name,
+                saga=execution.uuid,
+                reply_topic=reply_topic,
+                user=execution.user,
+            )
+        except Exception as exc:
+            self._errored(
+                f"its command could not be sent ({type(exc).__name__}: {exc})"
+            )
+            raise StepFailure(self.error or "", exc) from exc
+
+    async def handle_reply(self, execution: SagaExecution, reply: SagaReply) -> None:
+        """Record the participant's reply and store its data in the context."""
+        self.reply_status = reply.status
+        self.deadline = None
+        if not reply.succeeded:
+            self._errored(f"the participant replied {reply.status.name}: {reply.data}")
+            raise StepFailure(self.error or "", reply)
+
+        operation = self.definition.on_reply_operation
+        if operation is not None:
+            self.status = SagaStepStatus.Running
+            try:
+                if operation.callback is None:
+                    value = reply.data
+                else:
+                    value = await operation.call(reply.data)
+            except Exception as exc:
+                self._errored(f"its reply handler raised {type(exc).__name__}: {exc}")
+                raise StepFailure(self.error or "", exc) from exc
+            execution.context[operation.name] = value
+        self.status = SagaStepStatus.Finished
+
+    def timed_out(self, timeout: float | None) -> None:
+        """Mark this waiting step as failed for lack of a reply."""
+        limit = f" within {timeout:g}s" if timeout is not None else " in time"
+        self.deadline = None
+        self._errored(f"the participant did not reply{limit}")
+
+    async def compensate(
+        self, execution: SagaExecution, broker: SagaParticipantBroker
+    ) -> bool:
+        """Send the compensation command; tell whether it was sent."""
+        operation = self.definition.with_compensation_operation
+        assert operation is not None
+        try:
+            data = await operation.call(execution.context)
+            await broker.send(
+                data,
+                operation.name,
+                saga=execution.uuid,
+                reply_topic=None,
+                user=execution.user,
+            )
+        except Exception as exc:
+            logger.exception(
+                "saga %r (%s): the compensation %r of step %r could not be sent",
+                execution.definition.name,
+                execution.uuid,
+                operation.name,
+                self.topic,
+            )
+            problem = f"its compensation {operation.name!r} failed: {exc}"
+            self.error = f"{self.error}; {problem}" if self.error else problem
+            return False
+        self.status = SagaStepStatus.Compensated
+        return True
+
+    def _errored(self, message: str) -> None:
+        self.status = SagaStepStatus.Errored
+        self.error = message
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        return {
+            "status": self.status.value,
+            "reply_status": self.reply_status.value if self.reply_status else None,
+            "error": self.error,
+            "deadline": self.deadline.isoformat() if self.deadline else None,
+        }
+
+    @classmethod
+    def from_raw(cls, raw: Mapping[str, Any], definition: SagaStep) -> Self:
+        reply_status = raw.get("reply_status")
+        deadline = raw.get("deadline")
+        return cls(
+            definition,
+            SagaStepStatus(raw["status"]),
+            reply_status=SagaReplyStatus(reply_status) if reply_status else None,
+            error=raw.get("error"),
+            deadline=datetime.fromisoformat(deadline) if deadline else None,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SagaExecutionStep) and (
+            self.definition,
+            self.status,
+            self.reply_status,
+            self.error,
+            self.deadline,
+        ) == (
+            other.definition,
+            other.status,
+            other.reply_status,
+            other.error,
+            other.deadline,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"SagaExecutionStep({self.topic!r}, {self.status.name})"

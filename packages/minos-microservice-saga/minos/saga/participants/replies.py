@@ -1,0 +1,70 @@
+"""``SagaReply``: a participant's answer, whatever transport carried it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+from ..exceptions import MinosSagaReplyException
+
+__all__ = ["SagaReply", "SagaReplyStatus"]
+
+
+class SagaReplyStatus(Enum):
+    """How a participant's command went; only ``SUCCESS`` completes a step."""
+
+    SUCCESS = "SUCCESS"
+    ERROR = "ERROR"
+    SYSTEM_ERROR = "SYSTEM_ERROR"
+
+
+@dataclass(frozen=True)
+class SagaReply:
+    """The reply to the command a saga step sent: its saga, status and data."""
+
+    saga: UUID
+    status: SagaReplyStatus
+    data: Any = None
+
+    @classmethod
+    def from_message(cls, message: Any) -> SagaReply:
+        """Read a reply from any message with ``saga``, ``status`` and ``data``.
+
+        ``status`` may be an enum member named like ``SagaReplyStatus`` or its
+        name as a string; ``saga`` a UUID or its text.
+        """
+        if isinstance(message, SagaReply):
+            return message
+        saga = getattr(message, "saga", None)
+        if saga is None:
+            raise MinosSagaReplyException(
+                f"the reply {message!r} carries no saga id; it cannot resume a saga"
+            )
+        try:
+            saga = saga if isinstance(saga, UUID) else UUID(str(saga))
+        except ValueError:
+            raise MinosSagaReplyException(
+                f"the reply's saga id {saga!r} is not a UUID"
+            ) from None
+        return cls(saga, _status(getattr(message, "status", None)), _data(message))
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status is SagaReplyStatus.SUCCESS
+
+
+def _status(status: Any) -> SagaReplyStatus:
+    name = status.name if isinstance(status, Enum) else status
+    try:
+        return SagaReplyStatus[str(name).upper()]
+    except KeyError:
+        raise MinosSagaReplyException(
+            f"the reply status {status!r} is unknown; expected one of "
+            f"{', '.join(SagaReplyStatus.__members__)}"
+        ) from None
+
+
+def _data(message: Any) -> Any:
+    return getattr(message, "data", None)
