@@ -1,3 +1,11 @@
-"""Typed models and their serialization."""
+"""Typed models: declaration, validation, Avro and JSON serialization."""
 
-__all__: list[str] = []
+from .abc import *
+from .codecs import *
+from .declarative import *
+from .dynamic import *
+from .exceptions import *
+from .fields import *
+from .serializers import *
+from .types import *
+from .utils import *

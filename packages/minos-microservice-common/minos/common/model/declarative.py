@@ -1,0 +1,490 @@
+"""Models whose fields are declared as class annotations."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import sys
+import types
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, Union, get_args, get_origin
+from uuid import UUID, uuid4
+
+from .abc import Model
+from .codecs.base import Codec, Mismatch, UnsupportedType
+from .codecs.compiler import codec_for
+from .exceptions import (
+    MinosAttributeValidationException,
+    MinosImmutableAttributeException,
+    MinosMalformedAttributeException,
+    MinosModelAttributeException,
+    MinosParseAttributeException,
+    MinosReqAttributeException,
+    MinosTypeAttributeException,
+    describe_value,
+)
+from .fields import FieldOptions, field
+from .types import MISSING, NoneType, type_repr
+
+__all__ = ["DeclarativeModel", "ValueObject", "Entity", "AggregateRef"]
+
+_MUTABLE_DEFAULTS = (list, dict, set)
+
+
+class FieldSpec:
+    """Everything the constructor needs about one field, computed once per class."""
+
+    __slots__ = (
+        "name",
+        "hint",
+        "codec",
+        "exact",
+        "validate",
+        "parse",
+        "check",
+        "default",
+        "factory",
+        "kw_only",
+    )
+
+    def __init__(self, name: str, hint: Any, codec: Codec) -> None:
+        self.name = name
+        self.hint = hint
+        self.codec = codec
+        self.exact = codec.exact
+        self.validate = codec.validate
+        self.parse: Callable[[Any, Any], Any] | None = None
+        self.check: Callable[[Any, Any], Any] | None = None
+        self.default: Any = MISSING
+        self.factory: Callable[[], Any] | None = None
+        self.kw_only = False
+
+
+class ModelMeta:
+    """The compiled field metadata of one declarative model class."""
+
+    __slots__ = ("fields", "by_name", "positional", "hints", "avro_defaults", "names")
+
+    def __init__(self, fields: list[FieldSpec]) -> None:
+        self.fields = tuple(fields)
+        self.by_name = {spec.name: spec for spec in fields}
+        self.positional = tuple(spec for spec in fields if not spec.kw_only)
+        self.hints = {spec.name: spec.hint for spec in fields}
+        self.names = ", ".join(spec.name for spec in fields)
+        self.avro_defaults: dict[str, Any] = {}
+        for spec in fields:
+            default = spec.default
+            if default is None and _nullable(spec.hint):
+                self.avro_defaults[spec.name] = None
+            elif type(default) in (bool, int, float, str) and spec.hint is type(
+                default
+            ):
+                self.avro_defaults[spec.name] = default
+
+
+def _nullable(hint: Any) -> bool:
+    return get_origin(hint) in (Union, types.UnionType) and NoneType in get_args(hint)
+
+
+def _is_collaborator(value: Any) -> bool:
+    """Class attributes that are injected collaborators, not field defaults."""
+    return type(value).__module__.split(".")[0] == "dependency_injector"
+
+
+def _hook(cls: type, name: str) -> Callable[[Any, Any], Any] | None:
+    raw = inspect.getattr_static(cls, name, None)
+    if raw is None:
+        return None
+    if isinstance(raw, (staticmethod, classmethod)):
+        bound = getattr(cls, name)
+        return lambda self, value: bound(value)
+    if callable(raw):
+        return raw  # type: ignore[no-any-return]
+    return None
+
+
+def _resolve(cls: type, base: type, name: str, annotation: Any) -> Any:
+    """Evaluate one annotation in the namespace its class was written in."""
+    namespace: dict[str, Any] = dict(vars(base))
+    module = sys.modules.get(base.__module__)
+    if module is not None:
+        namespace.update(vars(module))
+    namespace.update(base.__dict__.get("_model_localns") or {})
+    namespace.setdefault(base.__name__, base)
+    namespace.setdefault(cls.__name__, cls)
+    shim = type("_Annotations", (), {"__annotations__": {name: annotation}})
+    try:
+        return typing.get_type_hints(shim, namespace, namespace, include_extras=True)[
+            name
+        ]
+    except Exception as error:
+        raise MinosMalformedAttributeException(
+            f"{cls.__name__}.{name}: the type {annotation!r} cannot be resolved "
+            f"({type(error).__name__}: {error}); define or import it in "
+            f"{base.__module__}",
+            model=cls.__name__,
+            field=name,
+        ) from None
+
+
+def _collect(cls: type) -> dict[str, Any]:
+    """The field annotations of a class and its bases, in declaration order."""
+    hints: dict[str, Any] = {}
+    for base in reversed(cls.__mro__):
+        annotations = base.__dict__.get("__annotations__")
+        if not annotations:
+            continue
+        for name, annotation in annotations.items():
+            if name.startswith("_"):
+                continue
+            if isinstance(annotation, str) and "ClassVar" in annotation.split("[")[0]:
+                hints.pop(name, None)
+                continue
+            hint = _resolve(cls, base, name, annotation)
+            if hint is ClassVar or get_origin(hint) is ClassVar:
+                hints.pop(name, None)
+                continue
+            hints[name] = hint
+    return hints
+
+
+def compile_meta(cls: type[DeclarativeModel]) -> ModelMeta:
+    """Build the field metadata of a declarative class (on first use)."""
+    specs = []
+    for name, hint in _collect(cls).items():
+        default = getattr(cls, name, MISSING)
+        if _is_collaborator(default) or isinstance(default, (property, classmethod)):
+            continue
+        if inspect.isfunction(default) or isinstance(default, staticmethod):
+            continue
+        try:
+            codec = codec_for(hint)
+        except UnsupportedType as error:
+            raise MinosMalformedAttributeException(
+                f"{cls.__name__}.{name}: {error}", model=cls.__name__, field=name
+            ) from None
+        spec = FieldSpec(name, hint, codec)
+        options = default if isinstance(default, FieldOptions) else None
+        if options is not None:
+            default = options.default
+            spec.factory = options.default_factory
+            spec.kw_only = options.kw_only
+        if default is MISSING and spec.factory is None and _nullable(hint):
+            default = None
+        if default is not MISSING:
+            try:
+                default = codec.validate(default)
+            except Mismatch as mismatch:
+                raise _type_error(cls.__name__, spec, mismatch) from None
+            if isinstance(default, _MUTABLE_DEFAULTS):
+                spec.factory = _copier(default)
+            else:
+                spec.default = default
+        spec.parse = _hook(cls, f"parse_{name}")
+        spec.check = _hook(cls, f"validate_{name}")
+        specs.append(spec)
+    return ModelMeta(specs)
+
+
+def _copier(default: Any) -> Callable[[], Any]:
+    return lambda: copy.copy(default)
+
+
+def _type_error(model: str, spec: FieldSpec, mismatch: Mismatch) -> Exception:
+    if mismatch.inner is not None:
+        return mismatch.inner.nested(model, spec.name, mismatch.path)
+    expected = mismatch.expected if mismatch.path else type_repr(spec.hint)
+    reason = f" ({mismatch.reason})" if mismatch.reason else ""
+    return MinosTypeAttributeException(
+        f"{model}.{spec.name}{mismatch.path}: expected {expected}, "
+        f"got {describe_value(mismatch.value)}{reason}",
+        model=model,
+        field=spec.name,
+        path=mismatch.path,
+    )
+
+
+def _required_error(model: str, spec: FieldSpec) -> Exception:
+    return MinosReqAttributeException(
+        f"{model}.{spec.name}: a value of type {type_repr(spec.hint)} is required",
+        model=model,
+        field=spec.name,
+    )
+
+
+class DeclarativeModel(Model):
+    """A model whose fields are its class annotations.
+
+    Positional arguments follow declaration order (keyword-only fields skipped);
+    class-level values are defaults; ``Optional`` fields default to ``None``;
+    names starting with ``_`` and ``ClassVar`` annotations are not fields.
+    ``parse_<field>(value)`` transforms an input before validation and
+    ``validate_<field>(value) -> bool`` checks it after.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        cls = type(self)
+        meta = cls._model_meta or cls._compile_meta()
+        if args:
+            positional = meta.positional
+            if len(args) > len(positional):
+                raise MinosModelAttributeException(
+                    f"{cls.__name__} takes at most {len(positional)} positional values "
+                    f"({', '.join(s.name for s in positional)}), {len(args)} given",
+                    model=cls.__name__,
+                )
+            for spec, value in zip(positional, args, strict=False):
+                if spec.name in kwargs:
+                    raise MinosModelAttributeException(
+                        f"{cls.__name__}.{spec.name}: given both by position and by "
+                        "keyword",
+                        model=cls.__name__,
+                        field=spec.name,
+                    )
+                kwargs[spec.name] = value
+        d = self.__dict__
+        used = 0
+        for spec in meta.fields:
+            value = kwargs.get(spec.name, MISSING)
+            if value is MISSING:
+                if spec.factory is not None:
+                    d[spec.name] = spec.factory()
+                elif spec.default is not MISSING:
+                    d[spec.name] = spec.default
+                else:
+                    raise self._missing(spec, kwargs, meta)
+                continue
+            used += 1
+            if spec.parse is not None:
+                value = self._parse(spec, value)
+            if type(value) is not spec.exact:
+                try:
+                    value = spec.validate(value)
+                except Mismatch as mismatch:
+                    raise _type_error(cls.__name__, spec, mismatch) from None
+            if spec.check is not None:
+                self._check(spec, value)
+            d[spec.name] = value
+        if used != len(kwargs):
+            raise self._unknown(kwargs, meta)
+
+    # --- hooks and errors (off the hot path) ---------------------------------------
+
+    def _parse(self, spec: FieldSpec, value: Any) -> Any:
+        try:
+            return spec.parse(self, value)  # type: ignore[misc]
+        except MinosModelAttributeException:
+            raise
+        except Exception as error:
+            name = type(self).__name__
+            raise MinosParseAttributeException(
+                f"{name}.{spec.name}: parse_{spec.name} failed on "
+                f"{describe_value(value)}: {type(error).__name__}: {error}",
+                model=name,
+                field=spec.name,
+            ) from error
+
+    def _check(self, spec: FieldSpec, value: Any) -> None:
+        name = type(self).__name__
+        try:
+            accepted = spec.check(self, value)  # type: ignore[misc]
+        except MinosModelAttributeException:
+            raise
+        except Exception as error:
+            raise MinosAttributeValidationException(
+                f"{name}.{spec.name}: validate_{spec.name} failed on "
+                f"{describe_value(value)}: {type(error).__name__}: {error}",
+                model=name,
+                field=spec.name,
+            ) from error
+        if not accepted:
+            raise MinosAttributeValidationException(
+                f"{name}.{spec.name}: {describe_value(value)} was rejected by "
+                f"validate_{spec.name}",
+                model=name,
+                field=spec.name,
+            )
+
+    @classmethod
+    def _missing(
+        cls, spec: FieldSpec, kwargs: Mapping[str, Any], meta: ModelMeta
+    ) -> Exception:
+        if any(name not in meta.by_name for name in kwargs):
+            return cls._unknown(kwargs, meta)
+        return _required_error(cls.__name__, spec)
+
+    @classmethod
+    def _unknown(cls, kwargs: Mapping[str, Any], meta: ModelMeta) -> Exception:
+        unknown = [repr(k) for k in kwargs if k not in meta.by_name]
+        return MinosMalformedAttributeException(
+            f"{cls.__name__}: unknown field(s) {', '.join(unknown)}; "
+            f"its fields are: {meta.names}",
+            model=cls.__name__,
+            field=unknown[0].strip("'") if unknown else None,
+        )
+
+    # --- class metadata ------------------------------------------------------------
+
+    @classmethod
+    def _compile_meta(cls) -> ModelMeta:
+        meta = cls.__dict__.get("_model_meta")
+        if meta is None:
+            meta = compile_meta(cls)
+            cls._model_meta = meta
+        return meta
+
+    @classmethod
+    def _declared_hints(cls) -> dict[str, Any]:
+        return (cls._model_meta or cls._compile_meta()).hints
+
+    def _field_hints(self) -> dict[str, Any]:
+        return type(self)._model_meta.hints  # type: ignore[no-any-return]
+
+    @classmethod
+    def _avro_defaults(cls) -> dict[str, Any]:
+        return (cls._model_meta or cls._compile_meta()).avro_defaults
+
+    @classmethod
+    def field_types(cls) -> dict[str, Any]:
+        """The declared field types, in declaration order."""
+        return dict(cls._declared_hints())
+
+    # --- attribute assignment --------------------------------------------------------
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        spec = type(self)._model_meta.by_name.get(name)
+        if spec is None:
+            object.__setattr__(self, name, value)
+            return
+        if spec.parse is not None:
+            value = self._parse(spec, value)
+        if type(value) is not spec.exact:
+            try:
+                value = spec.validate(value)
+            except Mismatch as mismatch:
+                raise _type_error(type(self).__name__, spec, mismatch) from None
+        if spec.check is not None:
+            self._check(spec, value)
+        self.__dict__[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        if name in type(self)._model_meta.by_name:
+            raise MinosMalformedAttributeException(
+                f"{type(self).__name__}.{name}: fields cannot be deleted",
+                model=type(self).__name__,
+                field=name,
+            )
+        object.__delattr__(self, name)
+
+    # --- building from data -----------------------------------------------------------
+
+    @classmethod
+    def _from_json_mapping(cls, data: Mapping[str, Any]) -> Any:
+        meta = cls._model_meta or cls._compile_meta()
+        values = dict(data)
+        for name, value in values.items():
+            spec = meta.by_name.get(name)
+            if spec is not None and spec.codec.json_differs and value is not None:
+                try:
+                    values[name] = spec.codec.from_json(value)
+                except Mismatch as mismatch:
+                    raise _type_error(cls.__name__, spec, mismatch) from None
+        return cls(**values)
+
+    @classmethod
+    def _from_model(cls, other: Model) -> Any:
+        """Rebuild a model of another class with the same name (a DTO) as this class."""
+        meta = cls._model_meta or cls._compile_meta()
+        values = other.__dict__
+        return cls(**{n: values[n] for n in other._field_hints() if n in meta.by_name})
+
+    @classmethod
+    def _evolve(cls, values: dict[str, Any], writer: Mapping[str, Any]) -> Any:
+        """Build from data written with other fields or field types (evolution)."""
+        meta = cls._model_meta or cls._compile_meta()
+        result = {}
+        for spec in meta.fields:
+            if spec.name in values:
+                value = values[spec.name]
+                if repr(writer.get(spec.name)) != repr(spec.hint):
+                    try:
+                        value = spec.validate(value)
+                    except Mismatch as mismatch:
+                        raise _type_error(cls.__name__, spec, mismatch) from None
+            elif spec.factory is not None:
+                value = spec.factory()
+            elif spec.default is not MISSING:
+                value = spec.default
+            else:
+                raise _required_error(cls.__name__, spec)
+            result[spec.name] = value
+        obj = object.__new__(cls)
+        obj.__dict__.update(result)
+        return obj
+
+
+class ValueObject(DeclarativeModel):
+    """An immutable model compared and hashed by value (an address, a money amount)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)
+            return
+        raise MinosImmutableAttributeException(
+            f"{type(self).__name__}.{name}: value objects are immutable; build a new "
+            "one instead",
+            model=type(self).__name__,
+            field=name,
+        )
+
+    def __delattr__(self, name: str) -> None:
+        raise MinosImmutableAttributeException(
+            f"{type(self).__name__}.{name}: value objects are immutable",
+            model=type(self).__name__,
+            field=name,
+        )
+
+    def __hash__(self) -> int:
+        d = self.__dict__
+        return hash(
+            (
+                type(self).__name__,
+                tuple(_frozen(d[name]) for name in self._field_hints()),
+            )
+        )
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable stand-in for a field value (lists -> tuples, dicts -> items)."""
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    if isinstance(value, dict):
+        return frozenset((k, _frozen(v)) for k, v in value.items())
+    if isinstance(value, set):
+        return frozenset(value)
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value
+
+
+class Entity(DeclarativeModel):
+    """A model with identity: ``uuid`` (keyword-only, generated when not given)."""
+
+    uuid: UUID = field(default_factory=uuid4, kw_only=True)
+
+
+class AggregateRef(Entity):
+    """Another service's aggregate seen locally: its ``uuid``, ``version`` and the
+    fields this service declares. Fields it does not declare are ignored."""
+
+    version: int = field(default=1, kw_only=True)
+
+    @classmethod
+    def _from_json_mapping(cls, data: Mapping[str, Any]) -> Any:
+        meta = cls._model_meta or cls._compile_meta()
+        return super()._from_json_mapping(
+            {k: v for k, v in data.items() if k in meta.by_name}
+        )
