@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from minos.common import UUID_REGEX, DeclarativeModel, ModelType, ValueObject
 from minos.networks import (
     DEFAULT_MAX_BODY_SIZE,
     USER_HEADER,
@@ -33,30 +34,29 @@ from minos.networks.decorators.definitions import (
     RestQueryEnrouteDecorator,
 )
 
-UUID_PATTERN = (
-    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-)
+UUID_PATTERN = UUID_REGEX.pattern
 BOOK_UUID = UUID("6d6b0a4c-3c6f-4d0b-9a50-0a0c4c1e2f3a")
 MAX_BODY = DEFAULT_MAX_BODY_SIZE
 
 
-@dataclasses.dataclass
-class Author:
+class Color(Enum):
+    RED = "red"
+
+
+class Author(ValueObject):
     name: str
     born: int | None
 
 
-class Shelf:
-    """A mapping-like object, as models are: rendered as a JSON object."""
+class Shelf(DeclarativeModel):
+    uuid: UUID
+    authors: list[Author]
+    tags: set[str]
+    at: datetime
+    color: Color
 
-    def __init__(self, **fields: Any) -> None:
-        self._fields = fields
 
-    def keys(self) -> Any:
-        return self._fields.keys()
-
-    def __getitem__(self, key: str) -> Any:
-        return self._fields[key]
+BookDTO = ModelType.build("BookDTO", {"uuid": UUID, "title": str, "available": int})
 
 
 class BookService:
@@ -96,12 +96,14 @@ class BookService:
 
     @enroute.rest.query("/books", "GET")
     def list_books(self, request: Request) -> Response:
-        return Response(
-            [
-                Author("Ursula", 1929),
-                Shelf(uuid=BOOK_UUID, tags={"sf"}, at=datetime(2024, 1, 2, tzinfo=UTC)),
-            ]
+        shelf = Shelf(
+            BOOK_UUID,
+            [Author("Ursula", 1929), Author("Anon", None)],
+            {"sf"},
+            datetime(2024, 1, 2, tzinfo=UTC),
+            Color.RED,
         )
+        return Response([shelf, BookDTO(BOOK_UUID, "The Lathe of Heaven", 2)])
 
     @enroute.rest.command("/echo", "POST")
     @enroute.broker.command("Echo")
@@ -223,12 +225,17 @@ async def test_models_lists_uuids_and_datetimes_render(
     async with client.get("/books") as response:
         assert response.status == 200
         assert await response.json() == [
-            {"name": "Ursula", "born": 1929},
             {
                 "uuid": str(BOOK_UUID),
+                "authors": [
+                    {"name": "Ursula", "born": 1929},
+                    {"name": "Anon", "born": None},
+                ],
                 "tags": ["sf"],
                 "at": "2024-01-02T00:00:00+00:00",
+                "color": "red",
             },
+            {"uuid": str(BOOK_UUID), "title": "The Lathe of Heaven", "available": 2},
         ]
     async with client.get("/uuid") as response:
         assert await response.json() == str(BOOK_UUID)

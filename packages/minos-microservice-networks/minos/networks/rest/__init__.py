@@ -1,6 +1,5 @@
 """The REST interface: routes from the enroute decorators served over aiohttp."""
 
-from .encoding import *
 from .exceptions import *
 from .handlers import *
 from .health import *

@@ -24,9 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from minos.common import MinosException, database_pool
+from minos.common import MinosException, database_pool, json_dumps
 
-from .encoding import to_json
 from .responses import JSON_CONTENT_TYPE
 
 if TYPE_CHECKING:
@@ -113,7 +112,7 @@ class SystemHealth:
             down = [name for name, c in report["checks"].items() if c["status"] != "up"]
             logger.warning("Health check failed for %s", ", ".join(down))
         return web.Response(
-            body=to_json(report),
+            body=json_dumps(report),
             status=200 if report["status"] == "up" else 503,
             content_type=JSON_CONTENT_TYPE,
         )

@@ -8,8 +8,9 @@ from uuid import UUID
 
 from aiohttp import hdrs, web
 
+from minos.common import MinosSerializationException, json_loads
+
 from ..requests import USER_HEADER, Request
-from .encoding import from_json
 from .exceptions import BadRequestException, RequestTooLargeException
 
 __all__ = ["RestRequest", "DEFAULT_MAX_BODY_SIZE"]
@@ -142,10 +143,10 @@ async def _read_body(raw: web.Request, max_body_size: int) -> Any:
         ) from None
 
     try:
-        return from_json(text)
-    except ValueError as exc:
+        return json_loads(text)
+    except MinosSerializationException as exc:
         raise BadRequestException(
-            f"The request body is not valid JSON: {exc}"
+            f"The request body is not valid JSON ({exc.message})"
         ) from None
 
 

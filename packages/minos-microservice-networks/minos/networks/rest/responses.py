@@ -12,8 +12,9 @@ from typing import Any
 
 from aiohttp import web
 
+from minos.common import json_dumps
+
 from ..requests import Response
-from .encoding import to_json
 
 __all__ = ["render_result", "error_response", "JSON_CONTENT_TYPE"]
 
@@ -24,10 +25,12 @@ async def render_result(result: Any) -> web.StreamResponse:
     """The HTTP answer for what a handler returned.
 
     A ``Response`` (or any other value, taken as the response data) becomes its
-    status with the data as JSON. No data (``None`` or ``Response(None)``)
-    becomes an empty body: ``204 No Content``, or the response's own status
-    when it is not the default 200. An aiohttp response is sent as it is, for
-    the rare handler that streams or serves files.
+    status with the data as JSON (``minos.common.json_dumps``: models as
+    objects, UUIDs and datetimes as strings, sets as lists, enums as values).
+    No data (``None`` or ``Response(None)``) becomes an empty body:
+    ``204 No Content``, or the response's own status when it is not the
+    default 200. An aiohttp response is sent as it is, for the rare handler
+    that streams or serves files.
     """
     if isinstance(result, web.StreamResponse):
         return result
@@ -40,7 +43,7 @@ async def render_result(result: Any) -> web.StreamResponse:
     if data is None:
         return web.Response(status=204 if status == 200 else status)
     return web.Response(
-        body=to_json(data), status=status, content_type=JSON_CONTENT_TYPE
+        body=json_dumps(data), status=status, content_type=JSON_CONTENT_TYPE
     )
 
 
@@ -49,7 +52,7 @@ def error_response(
 ) -> web.Response:
     """An error answer: ``status`` with ``{"error": message}``."""
     return web.Response(
-        body=to_json({"error": message}),
+        body=json_dumps({"error": message}),
         status=status,
         content_type=JSON_CONTENT_TYPE,
         headers=headers,
