@@ -123,6 +123,9 @@ class DiscoveryConnector(MinosSetup):
                 self._retry(), name=f"discovery registration of {self.name}"
             )
 
+    # Limitation: registration happens once; a discovery server that restarts
+    # and forgets its registrations is not told again until this service
+    # restarts. A periodic re-registration (heartbeat) would fix it.
     async def _subscribe(self) -> None:
         assert self.client is not None
         self._maybe_registered = True

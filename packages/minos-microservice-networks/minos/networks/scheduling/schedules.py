@@ -142,6 +142,9 @@ class Interval(Schedule):
 class Crontab(Schedule):
     """A five-field crontab expression, evaluated in UTC."""
 
+    # Limitation: always UTC; a schedule in local time (with its daylight
+    # saving jumps) would need a time zone argument and zoneinfo.
+
     def __init__(self, expression: str) -> None:
         self.expression = expression
         fields = expression.split()
