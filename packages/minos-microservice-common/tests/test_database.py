@@ -178,3 +178,15 @@ def test_placeholder_translation():
     assert translate_placeholders("a = %s AND b = %(b)s AND c LIKE '5%%'") == (
         "a = ? AND b = :b AND c LIKE '5%'"
     )
+
+
+@pytest.mark.parametrize("kind", ["directory", "unwritable"])
+async def test_sqlite_file_that_cannot_be_opened(tmp_path, kind):
+    path = tmp_path / "here"
+    if kind == "directory":
+        path.mkdir()
+    else:
+        path = tmp_path / "file" / "db.sqlite3"
+        (tmp_path / "file").write_text("a file, not a folder")
+    with pytest.raises(MinosDatabaseConnectionException, match="SQLite database"):
+        await SqlitePool(path=path).setup()

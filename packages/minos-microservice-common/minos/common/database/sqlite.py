@@ -128,15 +128,29 @@ class SqlitePool(DatabasePool):
     def description(self) -> str:
         return f"SQLite database at {self.path}"
 
-    async def _setup(self) -> None:
+    def _prepare_folder(self) -> None:
+        """Create the file's folder; refuse a path that is a folder itself."""
+        path = Path(self.path)
         try:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            raw = await aiosqlite.connect(
-                self.path,
-                isolation_level=None,
-                detect_types=sqlite3.PARSE_DECLTYPES,
-            )
+            if path.is_dir():
+                raise IsADirectoryError(f"{path} is a directory")
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise MinosDatabaseConnectionException(
+                f"Cannot open the {self.description}: {exc}"
+            ) from exc
+
+    async def _setup(self) -> None:
+        self._prepare_folder()
+        connection = aiosqlite.connect(
+            self.path, isolation_level=None, detect_types=sqlite3.PARSE_DECLTYPES
+        )
+        try:
+            raw = await connection
         except (OSError, sqlite3.Error) as exc:
+            stopping = connection.stop()  # its worker thread outlives a failure
+            if stopping is not None:
+                await stopping
             raise MinosDatabaseConnectionException(
                 f"Cannot open the {self.description}: {exc}"
             ) from exc
