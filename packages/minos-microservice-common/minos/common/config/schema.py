@@ -100,7 +100,11 @@ SCHEMA = Section(
             required=True,
         ),
         "rest": Section(
-            {"host": Key(STR, required=True), "port": Key(INT, required=True)}
+            {
+                "host": Key(STR, required=True),
+                "port": Key(INT, required=True),
+                "max_body_size": Key(INT),
+            }
         ),
         "broker": Section(
             {
