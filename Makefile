@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PACKAGES := common networks saga cqrs
 EDITABLES := $(foreach p,$(PACKAGES),-e packages/minos-microservice-$(p))
 STAMP := $(VENV)/.installed
-SOURCES := packages examples benchmarks tests testing
+SOURCES := $(wildcard packages examples benchmarks tests testing)
 
 .PHONY: install run test lint check-python bench clean
 
@@ -26,7 +26,7 @@ run: install
 lint: install
 	$(BIN)/ruff check $(SOURCES)
 	$(BIN)/ruff format --check $(SOURCES)
-	$(BIN)/vermin --quiet --no-tips --violations --target=3.11- --eval-annotations --backport typing_extensions packages examples
+	$(BIN)/vermin --quiet --no-tips --violations --target=3.11- --eval-annotations --backport typing_extensions $(wildcard packages examples)
 
 test: lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
