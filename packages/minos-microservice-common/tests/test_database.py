@@ -10,6 +10,7 @@ import pytest
 
 from minos.common import (
     MinosDatabaseConnectionException,
+    MinosDatabaseException,
     MinosDatabaseIntegrityException,
     PostgreSqlMinosDatabase,
     PostgreSqlPool,
@@ -190,3 +191,114 @@ async def test_sqlite_file_that_cannot_be_opened(tmp_path, kind):
         (tmp_path / "file").write_text("a file, not a folder")
     with pytest.raises(MinosDatabaseConnectionException, match="SQLite database"):
         await SqlitePool(path=path).setup()
+
+
+async def test_a_task_outliving_the_transaction_does_not_join_it(pool):
+    release = asyncio.Event()
+
+    async def child() -> None:
+        await release.wait()
+        async with pool.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO item (id, name) VALUES (%s, %s)", (uuid4(), "c")
+            )
+
+    async with pool.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO item (id, name) VALUES (%s, %s)", (uuid4(), "p")
+        )
+        task = asyncio.create_task(child())
+
+    # Another transaction is open and will roll back while the child writes.
+    with pytest.raises(RuntimeError):
+        async with pool.transaction() as other:
+            await other.execute(
+                "INSERT INTO item (id, name) VALUES (%s, %s)", (uuid4(), "x")
+            )
+            if pool.dialect == "postgresql":
+                release.set()
+                await asyncio.wait_for(task, 5)
+            raise RuntimeError("roll back")
+    release.set()
+    await asyncio.wait_for(task, 5)
+    async with pool.connection() as conn:
+        rows = await conn.fetchall("SELECT name FROM item ORDER BY name")
+    assert rows == [("c",), ("p",)]
+
+
+async def test_driver_errors_become_minos_errors_naming_the_database(pool):
+    async with pool.connection() as conn:
+        with pytest.raises(MinosDatabaseException) as info:
+            await conn.execute("SELEKT nonsense")
+        assert pool.description in str(info.value)
+        await conn.execute(
+            "INSERT INTO item (id, name) VALUES (%s, %s)", (uuid4(), "ok")
+        )
+
+
+async def test_datetimes_sort_by_instant_on_every_backend(pool):
+    from datetime import timedelta, timezone
+
+    values = {
+        "a": datetime(2024, 1, 1, 10, 0, tzinfo=UTC),
+        "b": datetime(2024, 1, 1, 12, 0, tzinfo=timezone(timedelta(hours=5))),
+        "c": datetime(2024, 1, 1, 9, 0, 0, 500000, tzinfo=UTC),
+    }
+    async with pool.connection() as conn:
+        for name, at in values.items():
+            await conn.execute(
+                "INSERT INTO item (id, name, at) VALUES (%s, %s, %s)",
+                (uuid4(), name, at),
+            )
+        ordered = await conn.fetchall("SELECT name, at FROM item ORDER BY at")
+        later = await conn.fetchall(
+            "SELECT name FROM item WHERE at > %s ORDER BY at",
+            (datetime(2024, 1, 1, 9, 30, tzinfo=UTC),),
+        )
+    assert [name for name, _ in ordered] == ["b", "c", "a"]
+    assert [at for _, at in ordered] == sorted(values.values())
+    assert later == [("a",)]
+
+
+async def test_a_closed_shared_pool_reopens_as_the_shared_one(tmp_path):
+    pool = SqlitePool.shared(path=tmp_path / "x.db")
+    await pool.setup()
+    await close_database_pools()
+    async with pool.connection() as conn:
+        await conn.execute("CREATE TABLE t (x INT)")
+    assert SqlitePool.shared(path=tmp_path / "x.db") is pool
+    await close_database_pools()
+    assert not pool.already_setup
+
+
+@pytest.mark.parametrize("settings", [{"path": ""}, {"path": "  "}, {"host": "h"}])
+def test_database_settings_must_name_a_database(settings):
+    with pytest.raises(MinosDatabaseException):
+        database_pool(settings)
+
+
+async def test_listen_survives_a_lost_connection(postgres_server, postgres_settings):
+    pool = database_pool(postgres_settings)
+    async with pool.listen("minos_reconnect") as queue:
+        with postgres_server.admin_connect() as admin:
+            killed = admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE query ILIKE %s AND pid <> pg_backend_pid()",
+                ("LISTEN%minos_reconnect%",),
+            ).fetchall()
+        assert killed == [(True,)]
+        assert await asyncio.wait_for(queue.get(), 10) == ""  # reconnected: look
+        await pool.notify("minos_reconnect", "after")
+        assert await asyncio.wait_for(queue.get(), 10) == "after"
+    await close_database_pools()
+
+
+async def test_an_exhausted_pool_says_so(postgres_settings):
+    pool = PostgreSqlPool(**postgres_settings, max_size=1, acquire_timeout=0.3)
+    try:
+        async with pool.transaction():
+            with pytest.raises(MinosDatabaseConnectionException, match="free within"):
+                async with pool._connect():
+                    pass
+    finally:
+        await pool.destroy()

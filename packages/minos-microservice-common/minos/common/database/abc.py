@@ -65,14 +65,34 @@ class DatabaseConnection(ABC):
             yield row
 
 
-# The connections of the transactions open in the current task, by pool.
-_ambient: ContextVar[Mapping[int, DatabaseConnection] | None] = ContextVar(
+class _OpenTransaction:
+    """The connection of a transaction, and whether its block is still running.
+
+    Tasks created inside the block inherit the context that names it; once the
+    block ends they must stop joining it, hence the flag.
+    """
+
+    __slots__ = ("connection", "open")
+
+    def __init__(self, connection: DatabaseConnection) -> None:
+        self.connection = connection
+        self.open = True
+
+
+# The transactions open in the current context, by pool.
+_ambient: ContextVar[Mapping[int, _OpenTransaction] | None] = ContextVar(
     "minos_ambient_transactions", default=None
 )
 
 
-def _open_transactions() -> Mapping[int, DatabaseConnection]:
-    return _ambient.get() or {}
+def _joinable(pool: DatabasePool) -> DatabaseConnection | None:
+    transactions = _ambient.get()
+    if not transactions:
+        return None
+    current = transactions.get(id(pool))
+    if current is None or not current.open:
+        return None
+    return current.connection
 
 
 class DatabasePool(MinosSetup, ABC):
@@ -93,7 +113,16 @@ class DatabasePool(MinosSetup, ABC):
         pool = registry.get(key)
         if pool is None:
             pool = registry[key] = cls(**settings)
+            pool._registry_key = key
         return pool
+
+    _registry_key: Hashable | None = None
+
+    async def setup(self) -> None:
+        if not self.already_setup and self._registry_key is not None:
+            # Reopened after close_database_pools(): be shared (and closed) again.
+            _registry().setdefault(self._registry_key, self)
+        await super().setup()
 
     @classmethod
     @abstractmethod
@@ -116,7 +145,7 @@ class DatabasePool(MinosSetup, ABC):
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[DatabaseConnection]:
         """A connection: the ambient transaction's, if this task has one open."""
-        current = _open_transactions().get(id(self))
+        current = _joinable(self)
         if current is not None:
             yield current
             return
@@ -127,22 +156,24 @@ class DatabasePool(MinosSetup, ABC):
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[DatabaseConnection]:
         """Open a transaction (or join the open one) committed when the block ends."""
-        current = _open_transactions().get(id(self))
+        current = _joinable(self)
         if current is not None:
             yield current
             return
         await self.setup()
         async with self._begin() as conn:
-            token = _ambient.set({**_open_transactions(), id(self): conn})
+            opened = _OpenTransaction(conn)
+            token = _ambient.set({**(_ambient.get() or {}), id(self): opened})
             try:
                 yield conn
             finally:
+                opened.open = False
                 _ambient.reset(token)
 
     @property
     def in_transaction(self) -> bool:
         """Whether this task has a transaction open on this pool."""
-        return id(self) in _open_transactions()
+        return _joinable(self) is not None
 
     @abstractmethod
     async def notify(self, channel: str, payload: str = "") -> None:
@@ -187,7 +218,13 @@ def database_pool(settings: Mapping[str, Any]) -> DatabasePool:
     from .sqlite import SqlitePool
 
     values = dict(settings)
-    if values.get("path"):
+    if "path" in values and values["path"] is not None:
+        if not str(values["path"]).strip():
+            raise MinosDatabaseException("A SQLite 'path' must not be empty")
         return SqlitePool.shared(path=values["path"])
+    if not values.get("database"):
+        raise MinosDatabaseException(
+            "A database section needs 'database' (PostgreSQL) or 'path' (SQLite)"
+        )
     keys = ("host", "port", "database", "user", "password")
     return PostgreSqlPool.shared(**{k: values[k] for k in keys if k in values})

@@ -12,7 +12,7 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from ..exceptions import MinosDatabaseConnectionException
+from ..exceptions import MinosDatabaseConnectionException, MinosDatabaseException
 from .abc import (
     DatabaseConnection,
     DatabasePool,
@@ -28,47 +28,63 @@ logger = logging.getLogger(__name__)
 __all__ = ["PostgreSqlConnection", "PostgreSqlPool"]
 
 
+def _translate(exc: psycopg.Error, where: str) -> MinosDatabaseException:
+    """The minos error for a driver error, naming the database."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, psycopg.errors.IntegrityError):
+        return MinosDatabaseIntegrityException(f"{where}: {text}")
+    if isinstance(exc, psycopg.OperationalError) and not isinstance(
+        exc, psycopg.errors.QueryCanceled
+    ):
+        return MinosDatabaseConnectionException(f"{where}: {text}")
+    return MinosDatabaseException(f"{where}: {text}")
+
+
 class PostgreSqlConnection(DatabaseConnection):
     """A psycopg connection behind the common interface."""
 
-    __slots__ = ("raw",)
+    __slots__ = ("raw", "where")
 
-    def __init__(self, raw: psycopg.AsyncConnection) -> None:
+    def __init__(self, raw: psycopg.AsyncConnection, where: str = "PostgreSQL"):
         self.raw = raw
+        self.where = where
 
     async def execute(self, query: str, params: Params = None) -> int:
         try:
             cursor = await self.raw.execute(query, params)
-        except psycopg.errors.IntegrityError as exc:
-            raise MinosDatabaseIntegrityException(str(exc).strip()) from exc
+        except psycopg.Error as exc:
+            raise _translate(exc, self.where) from exc
         return cursor.rowcount
 
     async def executemany(self, query: str, params: Iterable[Params]) -> None:
         try:
             async with self.raw.cursor() as cursor:
                 await cursor.executemany(query, params)
-        except psycopg.errors.IntegrityError as exc:
-            raise MinosDatabaseIntegrityException(str(exc).strip()) from exc
+        except psycopg.Error as exc:
+            raise _translate(exc, self.where) from exc
 
     async def fetchone(self, query: str, params: Params = None) -> tuple | None:
         try:
             cursor = await self.raw.execute(query, params)
-        except psycopg.errors.IntegrityError as exc:
-            raise MinosDatabaseIntegrityException(str(exc).strip()) from exc
-        return await cursor.fetchone()
+            return await cursor.fetchone()
+        except psycopg.Error as exc:
+            raise _translate(exc, self.where) from exc
 
     async def fetchall(self, query: str, params: Params = None) -> list[tuple]:
         try:
             cursor = await self.raw.execute(query, params)
-        except psycopg.errors.IntegrityError as exc:
-            raise MinosDatabaseIntegrityException(str(exc).strip()) from exc
-        return await cursor.fetchall()
+            return await cursor.fetchall()
+        except psycopg.Error as exc:
+            raise _translate(exc, self.where) from exc
 
     async def iterate(self, query: str, params: Params = None) -> AsyncIterator[tuple]:
-        async with self.raw.cursor() as cursor:
-            await cursor.execute(query, params)
-            async for row in cursor:
-                yield row
+        try:
+            async with self.raw.cursor() as cursor:
+                await cursor.execute(query, params)
+                async for row in cursor:
+                    yield row
+        except psycopg.Error as exc:
+            raise _translate(exc, self.where) from exc
 
 
 class PostgreSqlPool(DatabasePool):
@@ -88,6 +104,7 @@ class PostgreSqlPool(DatabasePool):
         max_size: int = 10,
         connect_attempts: int = 5,
         connect_timeout: float = 5.0,
+        acquire_timeout: float = 30.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -100,6 +117,7 @@ class PostgreSqlPool(DatabasePool):
         self.max_size = max_size
         self.connect_attempts = connect_attempts
         self.connect_timeout = connect_timeout
+        self.acquire_timeout = acquire_timeout
         self._pool: AsyncConnectionPool | None = None
 
     @classmethod
@@ -171,6 +189,7 @@ class PostgreSqlPool(DatabasePool):
             max_size=self.max_size,
             open=False,
             name=f"minos:{self.database}",
+            timeout=self.acquire_timeout,
         )
         try:
             await pool.open(wait=True, timeout=self.connect_timeout)
@@ -189,16 +208,28 @@ class PostgreSqlPool(DatabasePool):
             self._pool = None
 
     @contextlib.asynccontextmanager
-    async def _connect(self) -> AsyncIterator[DatabaseConnection]:
+    async def _checkout(self) -> AsyncIterator[psycopg.AsyncConnection]:
         assert self._pool is not None
-        async with self._pool.connection() as raw:
-            yield PostgreSqlConnection(raw)
+        try:
+            async with self._pool.connection() as raw:
+                yield raw
+        except PoolTimeout as exc:
+            raise MinosDatabaseConnectionException(
+                f"No connection of the {self.description} was free within "
+                f"{self.acquire_timeout} s (pool size {self.max_size})"
+            ) from exc
+        except psycopg.Error as exc:
+            raise _translate(exc, self.description) from exc
+
+    @contextlib.asynccontextmanager
+    async def _connect(self) -> AsyncIterator[DatabaseConnection]:
+        async with self._checkout() as raw:
+            yield PostgreSqlConnection(raw, self.description)
 
     @contextlib.asynccontextmanager
     async def _begin(self) -> AsyncIterator[DatabaseConnection]:
-        assert self._pool is not None
-        async with self._pool.connection() as raw, raw.transaction():
-            yield PostgreSqlConnection(raw)
+        async with self._checkout() as raw, raw.transaction():
+            yield PostgreSqlConnection(raw, self.description)
 
     async def notify(self, channel: str, payload: str = "") -> None:
         async with self.connection() as conn:
@@ -206,23 +237,63 @@ class PostgreSqlPool(DatabasePool):
 
     @contextlib.asynccontextmanager
     async def listen(self, channel: str) -> AsyncIterator[asyncio.Queue[str]]:
+        if not channel or len(channel.encode()) > 63:
+            raise MinosDatabaseException(
+                f"Invalid notification channel {channel!r}: use 1 to 63 bytes"
+            )
         queue: asyncio.Queue[str] = asyncio.Queue()
-        conn = await psycopg.AsyncConnection.connect(
-            **self._connection_kwargs(), autocommit=True
+        connected = asyncio.Event()
+        task = asyncio.create_task(
+            self._listen_forever(channel, queue, connected), name=f"listen:{channel}"
         )
         try:
-            await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+            waiter = asyncio.ensure_future(connected.wait())
+            await asyncio.wait({waiter, task}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            if task.done():
+                task.result()  # the first connection failed: say why
+            yield queue
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
-            async def pump() -> None:
+    async def _listen_forever(
+        self, channel: str, queue: asyncio.Queue[str], connected: asyncio.Event
+    ) -> None:
+        """LISTEN on a dedicated connection; reconnect when it is lost.
+
+        After a reconnection an empty payload is queued: notifications sent
+        while disconnected are lost, so listeners should look for work.
+        """
+        delay = 0.1
+        while True:
+            try:
+                conn = await psycopg.AsyncConnection.connect(
+                    **self._connection_kwargs(), autocommit=True
+                )
+            except psycopg.Error as exc:
+                if not connected.is_set():
+                    raise _translate(exc, self.description) from exc
+                logger.warning("Reconnecting LISTEN %s failed: %s", channel, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            try:
+                await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+                if connected.is_set():
+                    queue.put_nowait("")
+                connected.set()
+                delay = 0.1
                 async for notification in conn.notifies():
                     queue.put_nowait(notification.payload)
-
-            task = asyncio.create_task(pump(), name=f"listen:{channel}")
-            try:
-                yield queue
+            except psycopg.Error as exc:
+                logger.warning(
+                    "LISTEN %s on the %s was interrupted (%s); reconnecting",
+                    channel,
+                    self.description,
+                    " ".join(str(exc).split()),
+                )
             finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, psycopg.Error):
-                    await task
-        finally:
-            await conn.close()
+                with contextlib.suppress(psycopg.Error):
+                    await conn.close()

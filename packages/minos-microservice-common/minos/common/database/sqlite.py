@@ -13,7 +13,7 @@ import contextlib
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Hashable, Iterable, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
@@ -21,7 +21,7 @@ from uuid import UUID
 
 import aiosqlite
 
-from ..exceptions import MinosDatabaseConnectionException
+from ..exceptions import MinosDatabaseConnectionException, MinosDatabaseException
 from .abc import (
     DatabaseConnection,
     DatabasePool,
@@ -48,9 +48,25 @@ def translate_placeholders(query: str) -> str:
     return _PLACEHOLDER.sub(replace, query)
 
 
+def _utc_text(value: datetime) -> str:
+    """One fixed-width UTC form, so that text order is time order.
+
+    A naive datetime is taken to be in UTC already.
+    """
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def _translate(exc: sqlite3.Error, where: str) -> MinosDatabaseException:
+    if isinstance(exc, sqlite3.IntegrityError):
+        return MinosDatabaseIntegrityException(f"{where}: {exc}")
+    return MinosDatabaseException(f"{where}: {exc}")
+
+
 def _register_types() -> None:
     sqlite3.register_adapter(UUID, str)
-    sqlite3.register_adapter(datetime, datetime.isoformat)
+    sqlite3.register_adapter(datetime, _utc_text)
     sqlite3.register_adapter(date, date.isoformat)
     sqlite3.register_adapter(Decimal, str)
     sqlite3.register_converter("UUID", lambda raw: UUID(raw.decode()))
@@ -66,16 +82,17 @@ _register_types()
 class SqliteConnection(DatabaseConnection):
     """An aiosqlite connection behind the common interface."""
 
-    __slots__ = ("raw",)
+    __slots__ = ("raw", "where")
 
-    def __init__(self, raw: aiosqlite.Connection) -> None:
+    def __init__(self, raw: aiosqlite.Connection, where: str = "SQLite") -> None:
         self.raw = raw
+        self.where = where
 
     async def execute(self, query: str, params: Params = None) -> int:
         try:
             cursor = await self.raw.execute(translate_placeholders(query), params or ())
-        except sqlite3.IntegrityError as exc:
-            raise MinosDatabaseIntegrityException(str(exc)) from exc
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.where) from exc
         rowcount = cursor.rowcount
         await cursor.close()
         return rowcount
@@ -83,24 +100,24 @@ class SqliteConnection(DatabaseConnection):
     async def executemany(self, query: str, params: Iterable[Params]) -> None:
         try:
             await self.raw.executemany(translate_placeholders(query), params)
-        except sqlite3.IntegrityError as exc:
-            raise MinosDatabaseIntegrityException(str(exc)) from exc
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.where) from exc
 
     async def fetchone(self, query: str, params: Params = None) -> tuple | None:
         try:
             cursor = await self.raw.execute(translate_placeholders(query), params or ())
-        except sqlite3.IntegrityError as exc:
-            raise MinosDatabaseIntegrityException(str(exc)) from exc
-        row = await cursor.fetchone()
+            row = await cursor.fetchone()
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.where) from exc
         await cursor.close()
         return tuple(row) if row is not None else None
 
     async def fetchall(self, query: str, params: Params = None) -> list[tuple]:
         try:
             cursor = await self.raw.execute(translate_placeholders(query), params or ())
-        except sqlite3.IntegrityError as exc:
-            raise MinosDatabaseIntegrityException(str(exc)) from exc
-        rows = await cursor.fetchall()
+            rows = await cursor.fetchall()
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.where) from exc
         await cursor.close()
         return [tuple(row) for row in rows]
 
@@ -166,11 +183,15 @@ class SqlitePool(DatabasePool):
             await self._raw.close()
             self._raw = None
 
+    # Limitation: a task holding a transaction that waits for another task
+    # needing this database, in a context that does not inherit the
+    # transaction, waits forever (one connection, one lock). Tasks created
+    # inside the transaction block join it and are not affected.
     @contextlib.asynccontextmanager
     async def _connect(self) -> AsyncIterator[DatabaseConnection]:
         assert self._raw is not None
         async with self._lock:
-            yield SqliteConnection(self._raw)
+            yield SqliteConnection(self._raw, self.description)
 
     @contextlib.asynccontextmanager
     async def _begin(self) -> AsyncIterator[DatabaseConnection]:
@@ -179,7 +200,7 @@ class SqlitePool(DatabasePool):
             self._pending = []
             await self._raw.execute("BEGIN IMMEDIATE")
             try:
-                yield SqliteConnection(self._raw)
+                yield SqliteConnection(self._raw, self.description)
             except BaseException:
                 self._pending = None
                 await self._raw.execute("ROLLBACK")
