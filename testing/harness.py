@@ -128,18 +128,25 @@ def _embedded_postgres() -> Iterator[PostgresServer]:
 
 
 def _ensure_test_role(server: PostgresServer) -> None:
+    """Create the ``minos`` role once; concurrent test sessions may race here."""
     with server.admin_connect() as conn:
-        exists = conn.execute(
-            "SELECT 1 FROM pg_roles WHERE rolname = %s", (TEST_ROLE,)
-        ).fetchone()
-        statement = "ALTER ROLE {} LOGIN CREATEDB PASSWORD {}"
-        if not exists:
-            statement = "CREATE ROLE {} LOGIN CREATEDB PASSWORD {}"
-        conn.execute(
-            sql.SQL(statement).format(
-                sql.Identifier(TEST_ROLE), sql.Literal(TEST_PASSWORD)
-            )
-        )
+        conn.execute("SELECT pg_advisory_lock(%s)", (0x6D696E6F73,))
+        try:
+            exists = conn.execute(
+                "SELECT rolcanlogin AND rolcreatedb FROM pg_roles WHERE rolname = %s",
+                (TEST_ROLE,),
+            ).fetchone()
+            statement = "ALTER ROLE {} LOGIN CREATEDB PASSWORD {}"
+            if not exists:
+                statement = "CREATE ROLE {} LOGIN CREATEDB PASSWORD {}"
+            if exists != (True,):
+                conn.execute(
+                    sql.SQL(statement).format(
+                        sql.Identifier(TEST_ROLE), sql.Literal(TEST_PASSWORD)
+                    )
+                )
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (0x6D696E6F73,))
 
 
 @pytest.fixture(scope="session")
@@ -248,7 +255,18 @@ class KafkaBroker:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_for_port(self.host, self.port)
+        deadline = time.monotonic() + 15
+        while True:
+            if self.process.poll() is not None:
+                self.process = None
+                raise RuntimeError(f"the Kafka broker could not listen on {url}")
+            try:
+                wait_for_port(self.host, self.port, timeout=0.2)
+                return
+            except TimeoutError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise
 
     def stop(self) -> None:
         if self.process is not None:

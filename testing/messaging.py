@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
+from minos.common import MinosConfig
 from minos.networks import InMemoryTransport, KafkaTransport
 
 # Short timeouts so a failing test fails fast; the small session timeout makes
@@ -51,26 +53,42 @@ def make_config(
     name: str,
     queue: dict[str, Any],
     *,
-    broker_host: str | None = None,
-    broker_port: int | None = None,
+    bootstrap: str | None = None,
     commands: str | None = None,
     queries: str | None = None,
     events: str | None = None,
     records: int = 100,
     retry: int = 2,
-) -> Section:
-    """A configuration with the sections the messaging layer reads."""
-    return Section(
-        service=Section(name=name, injections={}, services=[]),
-        broker=Section(
-            host=broker_host,
-            port=broker_port,
-            queue=Section(**queue, records=records, retry=retry),
-        ),
-        commands=Section(service=commands),
-        queries=Section(service=queries),
-        events=Section(service=events),
-    )
+) -> MinosConfig:
+    """A real configuration with the sections the messaging layer reads."""
+    broker: dict[str, Any] = {
+        "queue": {
+            **{k: v for k, v in queue.items()},
+            "records": records,
+            "retry": retry,
+        }
+    }
+    if bootstrap is not None:
+        host, port = bootstrap.rsplit(":", 1)
+        broker.update(host=host, port=int(port))
+    data: dict[str, Any] = {"service": {"name": name}, "broker": broker}
+    for section, path in (
+        ("commands", commands),
+        ("queries", queries),
+        ("events", events),
+    ):
+        if path is not None:
+            data[section] = {"service": path}
+    return MinosConfig(data)
+
+
+def register_module(name: str, **members: Any) -> ModuleType:
+    """Make ``members`` importable as ``name.<member>`` (for dotted config paths)."""
+    module = ModuleType(name)
+    for key, value in members.items():
+        setattr(module, key, value)
+    sys.modules[name] = module
+    return module
 
 
 async def eventually(

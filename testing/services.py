@@ -50,15 +50,16 @@ class ServiceProcess:
             deadline = time.monotonic() + timeout
             while True:
                 if self.process.poll() is not None:
+                    code, self.process = self.process.returncode, None
                     raise RuntimeError(
-                        f"{self.directory.name} exited with {self.process.returncode}:"
-                        f"\n{self.output()}"
+                        f"{self.directory.name} exited with {code}:\n{self.output()}"
                     )
                 try:
                     wait_for_port("127.0.0.1", wait_port, timeout=0.5)
                     return
                 except TimeoutError:
                     if time.monotonic() > deadline:
+                        self.kill()
                         raise TimeoutError(
                             f"{self.directory.name} did not listen on {wait_port}:"
                             f"\n{self.output()}"
