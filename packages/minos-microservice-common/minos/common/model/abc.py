@@ -16,8 +16,8 @@ __all__ = ["Model", "ModelType"]
 class ModelType(type):
     """Metaclass of every model; ``ModelType.build`` creates DTO types at runtime.
 
-    Model types built with ``build`` compare equal when their name, namespace and
-    field types are equal; declared classes compare by identity.
+    ``build`` returns the same type for the same name, namespace and field types,
+    so built types compare equal exactly when those are equal.
     """
 
     _model_meta: Any
@@ -62,20 +62,6 @@ class ModelType(type):
         hints = dict(type_hints or {})
         return build_dto_type(name, hints, namespace)
 
-    def __eq__(cls, other: object) -> bool:
-        if cls is other:
-            return True
-        key = cls.__dict__.get("_dto_key")
-        if key is None or not isinstance(other, ModelType):
-            return False
-        return key == other.__dict__.get("_dto_key")
-
-    def __hash__(cls) -> int:
-        key = cls.__dict__.get("_dto_key")
-        if key is None:
-            return type.__hash__(cls)
-        return hash(key)
-
 
 class _class_or_instance_property:
     """A read-only property that also answers on the class (``Book.avro_schema``)."""
@@ -92,6 +78,8 @@ class Model(metaclass=ModelType):
     """Base of every model: a typed record readable as a mapping of its fields."""
 
     _model_meta: ClassVar[Any]
+    #: Whether field types are per instance (dynamic models) or per class.
+    _per_instance_fields: ClassVar[bool] = False
 
     # --- what subclasses provide -------------------------------------------------
 
@@ -185,49 +173,37 @@ class Model(metaclass=ModelType):
     @_class_or_instance_property
     def avro_schema(self) -> list[dict[str, Any]]:
         """The Avro schema of this model (or class): a list of one record schema."""
-        from .serializers.avro import model_schema
-
-        return [model_schema(self)]
+        return [_avro.model_schema(self)]
 
     @property
     def avro_data(self) -> dict[str, Any]:
         """This model as the Avro datum matching ``avro_schema``."""
-        from .serializers.avro import model_datum
-
-        return model_datum(self)
+        return _avro.model_datum(self)
 
     @property
     def avro_bytes(self) -> bytes:
         """This model encoded as minos Avro bytes (schema included)."""
-        from .serializers.avro import encode_value
-
-        return encode_value(self)
+        return _avro.encode_value(self)
 
     @classmethod
     def from_avro_bytes(cls, data: bytes) -> Any:
         """Decode bytes from ``avro_bytes`` or ``to_avro_bytes`` (a model or a list)."""
-        from .serializers.avro import decode_model_bytes
-
-        return decode_model_bytes(cls, data)
+        return _avro.decode_model_bytes(cls, data)
 
     @classmethod
     def to_avro_bytes(cls, models: list[Model]) -> bytes:
         """Encode a non-empty list of models of one type as minos Avro bytes."""
-        from .serializers.avro import encode_models
-
-        return encode_models(models)
+        return _avro.encode_models(models)
 
     @classmethod
     def from_avro(cls, schema: Any, data: Any) -> Any:
         """Build a model from an Avro schema (dict or list form) and its datum."""
-        from .serializers.avro import decode_datum
-
-        return decode_datum(cls, schema, data)
+        return _avro.decode_datum(cls, schema, data)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Any:
         """Build a model from a mapping of field values (JSON-like data accepted)."""
-        if not isinstance(data, Mapping):
+        if type(data) is not dict and not isinstance(data, Mapping):
             raise MinosModelException(
                 f"{cls.__name__}.from_dict expects a mapping, got {type(data).__name__}"
             )
@@ -240,23 +216,22 @@ class Model(metaclass=ModelType):
     @classmethod
     def from_json(cls, data: bytes | str) -> Any:
         """Build a model from a JSON object (bytes or text)."""
-        from .serializers.json import json_loads
-
-        return cls.from_dict(json_loads(data))
+        return cls.from_dict(_json.json_loads(data))
 
     def to_json(self) -> bytes:
         """This model as JSON bytes (UUIDs and datetimes as strings)."""
-        from .serializers.json import json_dumps
-
-        return json_dumps(self)
+        return _json.json_dumps(self)
 
     def to_json_data(self) -> dict[str, Any]:
         """This model as plain JSON-compatible data."""
-        from .serializers.json import to_json_data
-
-        return to_json_data(self)
+        return _json.to_json_data(self)
 
     def __copy__(self) -> Model:
         new = object.__new__(type(self))
         new.__dict__.update(self.__dict__)
         return new
+
+
+# The serializers build on Model, so they are bound once it exists.
+from .serializers import avro as _avro  # noqa: E402
+from .serializers import json as _json  # noqa: E402

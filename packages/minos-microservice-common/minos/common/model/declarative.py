@@ -14,6 +14,7 @@ from uuid import UUID, uuid4
 from .abc import Model
 from .codecs.base import Codec, Mismatch, UnsupportedType
 from .codecs.compiler import codec_for
+from .codecs.models import COMPILING
 from .exceptions import (
     MinosAttributeValidationException,
     MinosImmutableAttributeException,
@@ -64,7 +65,16 @@ class FieldSpec:
 class ModelMeta:
     """The compiled field metadata of one declarative model class."""
 
-    __slots__ = ("fields", "by_name", "positional", "hints", "avro_defaults", "names")
+    __slots__ = (
+        "fields",
+        "by_name",
+        "positional",
+        "hints",
+        "avro_defaults",
+        "names",
+        "assign",
+        "json_fields",
+    )
 
     def __init__(self, fields: list[FieldSpec]) -> None:
         self.fields = tuple(fields)
@@ -72,6 +82,7 @@ class ModelMeta:
         self.positional = tuple(spec for spec in fields if not spec.kw_only)
         self.hints = {spec.name: spec.hint for spec in fields}
         self.names = ", ".join(spec.name for spec in fields)
+        self.json_fields = tuple(spec for spec in fields if spec.codec.json_differs)
         self.avro_defaults: dict[str, Any] = {}
         for spec in fields:
             default = spec.default
@@ -81,6 +92,93 @@ class ModelMeta:
                 default
             ):
                 self.avro_defaults[spec.name] = default
+        self.assign: Callable[[Any, dict[str, Any]], None] = _unset
+
+
+def _unset(obj: Any, kwargs: dict[str, Any]) -> None:
+    raise AssertionError("the constructor of this model was not generated")
+
+
+def _generate_assign(
+    cls: type, meta: ModelMeta
+) -> tuple[Callable[[Any, dict[str, Any]], None], Callable[..., None]]:
+    """Generate the straight-line code that validates and stores constructor values.
+
+    Per field: take the value (or its default), run ``parse_<field>``, skip the
+    type check when the value already has the exact type, else validate, run
+    ``validate_<field>``, store. Unknown names are reported at the end.
+    """
+    from .codecs.scalars import IntCodec
+    from .codecs.unions import OptionalCodec
+
+    namespace: dict[str, Any] = {
+        "_M": MISSING,
+        "_Mismatch": Mismatch,
+        "_type_error": _type_error,
+        "_name": cls.__name__,
+        "_cls": cls,
+        "_meta": meta,
+        "_lo": -(2**63),
+        "_hi": 2**63 - 1,
+    }
+    lines = [
+        "    d = self.__dict__",
+        "    get = kwargs.get",
+        "    used = 0",
+    ]
+    for index, spec in enumerate(meta.fields):
+        key = repr(spec.name)
+        namespace[f"_s{index}"] = spec
+        namespace[f"_v{index}"] = spec.validate
+        namespace[f"_x{index}"] = spec.exact
+        lines.append(f"    v = get({key}, _M)")
+        lines.append("    if v is _M:")
+        if spec.factory is not None:
+            namespace[f"_f{index}"] = spec.factory
+            lines.append(f"        d[{key}] = _f{index}()")
+        elif spec.default is not MISSING:
+            namespace[f"_d{index}"] = spec.default
+            lines.append(f"        d[{key}] = _d{index}")
+        else:
+            lines.append(f"        raise _cls._missing(_s{index}, kwargs, _meta)")
+        lines.append("    else:")
+        lines.append("        used += 1")
+        if spec.parse is not None:
+            lines.append(f"        v = self._parse(_s{index}, v)")
+        codec = spec.codec
+        if isinstance(codec, IntCodec):
+            condition = "type(v) is not int or not _lo <= v <= _hi"
+        elif spec.exact is not None:
+            condition = f"type(v) is not _x{index}"
+        elif isinstance(codec, OptionalCodec) and codec.inner.exact is not None:
+            namespace[f"_x{index}"] = codec.inner.exact
+            condition = f"v is not None and type(v) is not _x{index}"
+        else:
+            condition = "True"
+        lines.append(f"        if {condition}:")
+        lines.append("            try:")
+        lines.append(f"                v = _v{index}(v)")
+        lines.append("            except _Mismatch as m:")
+        lines.append(
+            f"                raise _type_error(_name, _s{index}, m) from None"
+        )
+        if spec.check is not None:
+            lines.append(f"        self._check(_s{index}, v)")
+        lines.append(f"        d[{key}] = v")
+    lines.append("    if used != len(kwargs):")
+    lines.append("        raise _cls._unknown(kwargs, _meta)")
+    body = "\n".join(lines) + "\n"
+    source = "def assign(self, kwargs):\n" + body
+    source += "def __init__(self, *args, **kwargs):\n"
+    source += "    if args or type(self) is not _cls:\n"
+    source += "        return _generic(self, *args, **kwargs)\n"
+    source += body
+    namespace["_generic"] = DeclarativeModel.__init__
+    exec(source, namespace)
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init._generated = True
+    return namespace["assign"], init
 
 
 def _nullable(hint: Any) -> bool:
@@ -151,12 +249,18 @@ def _collect(cls: type) -> dict[str, Any]:
 
 def compile_meta(cls: type[DeclarativeModel]) -> ModelMeta:
     """Build the field metadata of a declarative class (on first use)."""
+    COMPILING.add(cls)
+    try:
+        return _compile_meta(cls)
+    finally:
+        COMPILING.discard(cls)
+
+
+def _compile_meta(cls: type[DeclarativeModel]) -> ModelMeta:
     specs = []
     for name, hint in _collect(cls).items():
-        default = getattr(cls, name, MISSING)
-        if _is_collaborator(default) or isinstance(default, (property, classmethod)):
-            continue
-        if inspect.isfunction(default) or isinstance(default, staticmethod):
+        default = _class_value(cls, name)
+        if _is_collaborator(default):
             continue
         try:
             codec = codec_for(hint)
@@ -184,7 +288,36 @@ def compile_meta(cls: type[DeclarativeModel]) -> ModelMeta:
         spec.parse = _hook(cls, f"parse_{name}")
         spec.check = _hook(cls, f"validate_{name}")
         specs.append(spec)
-    return ModelMeta(specs)
+    meta = ModelMeta(specs)
+    meta.assign, init = _generate_assign(cls, meta)
+    if _plain_init(cls):
+        # Constructors of classes without a custom __init__ skip one call level.
+        cls.__init__ = init  # type: ignore[misc]
+    return meta
+
+
+def _plain_init(cls: type) -> bool:
+    """Whether instances of ``cls`` are built by ``DeclarativeModel.__init__`` alone."""
+    for klass in cls.__mro__:
+        if klass is DeclarativeModel:
+            return True
+        init = klass.__dict__.get("__init__")
+        if init is not None and not getattr(init, "_generated", False):
+            return False
+    return False
+
+
+def _class_value(cls: type, name: str) -> Any:
+    """The class-level value of a field: its default (methods are not defaults)."""
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            value = klass.__dict__[name]
+            if inspect.isfunction(value) or isinstance(
+                value, (property, classmethod, staticmethod)
+            ):
+                return MISSING
+            return value
+    return MISSING
 
 
 def _copier(default: Any) -> Callable[[], Any]:
@@ -243,31 +376,7 @@ class DeclarativeModel(Model):
                         field=spec.name,
                     )
                 kwargs[spec.name] = value
-        d = self.__dict__
-        used = 0
-        for spec in meta.fields:
-            value = kwargs.get(spec.name, MISSING)
-            if value is MISSING:
-                if spec.factory is not None:
-                    d[spec.name] = spec.factory()
-                elif spec.default is not MISSING:
-                    d[spec.name] = spec.default
-                else:
-                    raise self._missing(spec, kwargs, meta)
-                continue
-            used += 1
-            if spec.parse is not None:
-                value = self._parse(spec, value)
-            if type(value) is not spec.exact:
-                try:
-                    value = spec.validate(value)
-                except Mismatch as mismatch:
-                    raise _type_error(cls.__name__, spec, mismatch) from None
-            if spec.check is not None:
-                self._check(spec, value)
-            d[spec.name] = value
-        if used != len(kwargs):
-            raise self._unknown(kwargs, meta)
+        meta.assign(self, kwargs)
 
     # --- hooks and errors (off the hot path) ---------------------------------------
 
@@ -382,12 +491,14 @@ class DeclarativeModel(Model):
     @classmethod
     def _from_json_mapping(cls, data: Mapping[str, Any]) -> Any:
         meta = cls._model_meta or cls._compile_meta()
+        if not meta.json_fields:
+            return cls(**data)
         values = dict(data)
-        for name, value in values.items():
-            spec = meta.by_name.get(name)
-            if spec is not None and spec.codec.json_differs and value is not None:
+        for spec in meta.json_fields:
+            value = values.get(spec.name)
+            if value is not None:
                 try:
-                    values[name] = spec.codec.from_json(value)
+                    values[spec.name] = spec.codec.from_json(value)
                 except Mismatch as mismatch:
                     raise _type_error(cls.__name__, spec, mismatch) from None
         return cls(**values)

@@ -71,6 +71,7 @@ class DynamicModel(Model):
     """
 
     _field_types: dict[str, Any]
+    _per_instance_fields = True
 
     def __init__(self, **fields: Any) -> None:
         from .types.inference import UninferableValue, infer_type
@@ -110,7 +111,8 @@ class DynamicModel(Model):
 
     @classmethod
     def _from_model(cls, other: Model) -> Any:
-        return cls(**dict(other.items()))
+        values = other.__dict__
+        return cls(**{name: values[name] for name in other._field_hints()})
 
     @classmethod
     def _evolve(cls, values: dict[str, Any], writer: dict[str, Any]) -> Any:

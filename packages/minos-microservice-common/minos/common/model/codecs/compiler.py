@@ -19,7 +19,7 @@ from .containers import (
     SetCodec,
     ValueObjectSetCodec,
 )
-from .models import Evolution, EvolvingModelCodec, ModelCodec, Shape
+from .models import COMPILING, Evolution, EvolvingModelCodec, ModelCodec, Shape
 from .scalars import SCALARS, AnyCodec, EnumCodec
 from .unions import OptionalCodec, UnionCodec
 
@@ -45,7 +45,8 @@ def codec_for(hint: Any) -> Codec:
         if codec is None:
             codec = ModelCodec(hint)
             hint._model_codec = codec
-            codec.compile()
+            if hint not in COMPILING:
+                codec.compile()
         return codec  # type: ignore[no-any-return]
     # Union equality ignores order, but resolution follows it: key by rendering too.
     key = (hint, repr(hint))
@@ -120,9 +121,7 @@ def _compile_class(hint: Any, key: tuple[Any, str]) -> Codec:
     if not isinstance(hint, type):
         raise UnsupportedType(f"the type {hint!r} is not supported")
     if issubclass(hint, Model):
-        codec = _store(key, ModelCodec(hint))
-        codec.compile()
-        return codec
+        return codec_for(hint)
     if issubclass(hint, Enum):
         return _store(key, EnumCodec(hint))
     for scalar, codec in SCALARS.items():

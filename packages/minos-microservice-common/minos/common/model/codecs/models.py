@@ -13,6 +13,10 @@ from .base import RANK_NAMED, Codec, Mismatch
 
 __all__: list[str] = []
 
+#: Model classes whose field metadata is being compiled right now; their codecs
+#: (met through recursive references) compile later, on first use.
+COMPILING: set[type] = set()
+
 
 class Shape:
     """The concrete field types of one model class (for values holding ``Any``)."""
@@ -70,7 +74,7 @@ class ModelCodec(Codec):
         self.from_avro = self._late_from_avro
         self._encode: Callable[[Any], Any] | None = None
         self._decode: Callable[[Any], Any] | None = None
-        if hints is None and cls._declared_hints() is None:
+        if hints is None and cls._per_instance_fields:
             self.intrinsically_dynamic = True
 
     @property
@@ -154,8 +158,8 @@ class ModelCodec(Codec):
 
     def concretize(self, value: Any) -> Any:
         cls = type(value)
-        declared = cls._declared_hints()
-        if declared is not None:
+        if not cls._per_instance_fields:
+            declared = cls._declared_hints()
             from .compiler import codec_for
 
             codec = codec_for(cls)
@@ -240,7 +244,7 @@ def _generate(
     decode_src = "def decode(datum):\n" + "".join(line + "\n" for line in decode_lines)
     decode_src += "    obj = _new(_cls)\n"
     decode_src += "    obj.__dict__.update(datum)\n"
-    if cls._declared_hints() is None:
+    if cls._per_instance_fields:
         decode_src += "    _cls._adopt_hints(obj, _hints)\n"
     decode_src += "    return obj\n"
     exec(encode_src, namespace)

@@ -32,6 +32,21 @@ def _tags(ordered: list[Codec]) -> dict[int, str | None]:
     return tags
 
 
+def _untagged(datum: Any) -> Any:
+    return datum[1] if type(datum) is tuple else datum
+
+
+def untag(datum: Any) -> Any:
+    """Plain Avro data: drop the union tags written for fastavro's tuple notation."""
+    if type(datum) is tuple:
+        return untag(datum[1])
+    if type(datum) is dict:
+        return {key: untag(value) for key, value in datum.items()}
+    if type(datum) is list:
+        return [untag(value) for value in datum]
+    return datum
+
+
 class OptionalCodec(Codec):
     """``Optional[T]``: ``None`` or a ``T``. Avro: ``["null", T]``, default null."""
 
@@ -41,18 +56,24 @@ class OptionalCodec(Codec):
         self.json_differs = inner.json_differs
         self.rank = inner.rank
         self.kind = inner.kind
-        tag = inner.name or inner.kind
         convert = inner.to_avro
+        parse = inner.from_avro
+        if isinstance(inner, UnionCodec):
+            # Optional[ModelRef[T]]: one flat Avro union, the inner one tags values.
+            self.to_avro = lambda v: None if v is None else convert(v)  # type: ignore[misc]
+            self.from_avro = lambda v: None if v is None else parse(v)  # type: ignore[misc]
+            return
+        tag = inner.name or inner.kind
         if convert is None:
             self.to_avro = lambda v: None if v is None else (tag, v)
         else:
             self.to_avro = lambda v: None if v is None else (tag, convert(v))
-        parse = inner.from_avro
         if inner.name is not None:
+            # Named branches of unions are read as (name, datum) pairs.
             if parse is None:
-                self.from_avro = lambda v: None if v is None else v[1]
+                self.from_avro = _untagged
             else:
-                self.from_avro = lambda v: None if v is None else parse(v[1])
+                self.from_avro = lambda v: None if v is None else parse(_untagged(v))
         elif parse is not None:
             self.from_avro = lambda v: None if v is None else parse(v)
 
@@ -81,7 +102,8 @@ class OptionalCodec(Codec):
         return self.inner.from_json(value)
 
     def schema(self, defined: set[str]) -> Any:
-        return ["null", self.inner.schema(defined)]
+        inner = self.inner.schema(defined)
+        return ["null", *inner] if isinstance(inner, list) else ["null", inner]
 
     def concretize(self, value: Any) -> Any:
         if value is None:
@@ -90,8 +112,9 @@ class OptionalCodec(Codec):
 
 
 class UnionCodec(Codec):
-    """``Union[A, B, ...]``: the first branch the value already is, else the first
-    branch that accepts it, in declared order. Avro: a union."""
+    """``Union[A, B, ...]``: the first branch, in declared order, that accepts the
+    value (``Union[UUID, str]`` turns a UUID string into a UUID, ``Union[str,
+    UUID]`` keeps it a string). Avro: a union."""
 
     def __init__(self, hint: Any, branches: list[Codec]) -> None:
         self.hint = hint
@@ -124,10 +147,6 @@ class UnionCodec(Codec):
         return any(branch.owns(value) for branch in self.branches)
 
     def validate(self, value: Any, json: bool = False) -> Any:
-        kind = type(value)
-        for branch in self.branches:
-            if kind is branch.exact:
-                return branch.from_json(value) if json else branch.validate(value)
         for branch in self.branches:
             try:
                 return branch.from_json(value) if json else branch.validate(value)

@@ -29,6 +29,7 @@ from ..abc import Model, ModelType
 from ..codecs.base import Codec, Mismatch, UnsupportedType
 from ..codecs.compiler import codec_for
 from ..codecs.models import Evolution, Shape
+from ..codecs.unions import untag
 from ..exceptions import (
     EmptyMinosModelSequenceException,
     MinosModelAttributeException,
@@ -63,6 +64,7 @@ class _Writer:
 
 _WRITERS: dict[Any, _Writer] = {}
 _READERS: dict[tuple[bytes, Any], tuple[Any, Any]] = {}
+_LAST: dict[Any, tuple[bytes, Any, Any]] = {}
 
 
 def _writer(hint: Any) -> _Writer:
@@ -144,8 +146,9 @@ def decode_model_bytes(cls: type[Model], data: bytes) -> Any:
     """Decode model bytes, reading the (top-level) records as ``cls``."""
     target = cls if cls._declared_hints_or_none() else None
     value = _decode(data, target)
-    items = value if isinstance(value, list) else [value]
-    if not all(isinstance(item, Model) for item in items):
+    if isinstance(value, Model):
+        return value
+    if not isinstance(value, list) or not all(isinstance(i, Model) for i in value):
         raise MinosSerializationException(
             f"the bytes hold a {type(value).__name__}, not {cls.__name__} models"
         )
@@ -153,13 +156,41 @@ def decode_model_bytes(cls: type[Model], data: bytes) -> Any:
 
 
 def _decode(data: bytes, target: Any) -> Any:
+    last = _LAST.get(target)
+    if last is not None and type(data) is bytes and data.startswith(last[0]):
+        # The common case: the same writer schema as the previous message.
+        prefix, parsed, decode = last
+        end = len(prefix)
+    else:
+        end, parsed, decode = _header(data, target)
+        data = bytes(data)
+        if end < 0:
+            return _decode_container(data, target)
+        _LAST[target] = (data[:end], parsed, decode)
+    buffer = io.BytesIO(data)
+    buffer.seek(end)
+    try:
+        datum = schemaless_reader(buffer, parsed, None, return_named_type=True)
+    except Exception as error:
+        raise MinosSerializationException(
+            f"malformed Avro data: {type(error).__name__}: {error}"
+        ) from None
+    if buffer.tell() != len(data):
+        raise MinosSerializationException("malformed Avro data: trailing bytes")
+    if decode is None:
+        return datum
+    return _run(decode, datum)
+
+
+def _header(data: Any, target: Any) -> tuple[int, Any, Any]:
+    """Read the header: where the datum starts, the parsed schema and the plan."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise MinosSerializationException(
             f"expected bytes to decode, got {type(data).__name__}"
         )
     data = bytes(data)
     if data[:4] == _CONTAINER_MAGIC:
-        return _decode_container(data, target)
+        return -1, None, None
     if data[:3] != MAGIC or len(data) < 7:
         raise MinosSerializationException(
             "the bytes are not minos Avro data (bad header); they must come from "
@@ -180,18 +211,7 @@ def _decode(data: bytes, target: Any) -> Any:
                 f"malformed schema in bytes: {error}"
             ) from None
         reader = _READERS[key] = _reader(schema, target)
-    parsed, decode = reader
-    buffer = io.BytesIO(data)
-    buffer.seek(end)
-    try:
-        datum = schemaless_reader(buffer, parsed, None, return_named_type=True)
-    except Exception as error:
-        raise MinosSerializationException(
-            f"malformed Avro data: {type(error).__name__}: {error}"
-        ) from None
-    if buffer.tell() != len(data):
-        raise MinosSerializationException("malformed Avro data: trailing bytes")
-    return _run(decode, datum)
+    return end, reader[0], reader[1]
 
 
 def _run(decode: Any, datum: Any) -> Any:
@@ -320,14 +340,11 @@ class SchemaTypes:
     def _union(self, schema: list[Any]) -> Any:
         hints = [self.hint(branch) for branch in schema]
         others = [h for h in hints if h is not NoneType]
-        if (
-            len(hints) == 2
-            and UUID in hints
-            and isinstance(others[0 if others[0] is not UUID else -1], type)
-        ):
-            model = next(h for h in hints if h is not UUID)
+        if len(others) == 2 and UUID in others:
+            model = others[0] if others[1] is UUID else others[1]
             if isinstance(model, type) and issubclass(model, Model):
-                return ModelRef[model]  # type: ignore[valid-type]
+                ref = ModelRef[model]  # type: ignore[valid-type]
+                return ref if len(hints) == 2 else Optional[ref]  # noqa: UP045
         if len(others) == 1 and len(hints) == 2:
             return Optional[others[0]]  # noqa: UP045 - built at runtime
         return Union[tuple(hints)]  # noqa: UP007
@@ -399,7 +416,7 @@ def model_schema(model: Any) -> dict[str, Any]:
 def model_datum(model: Model) -> dict[str, Any]:
     """The Avro datum of a model, as fastavro writes it."""
     writer = _writer(_concrete(model))
-    return writer.convert(model) if writer.convert else model  # type: ignore[return-value]
+    return untag(writer.convert(model)) if writer.convert else model  # type: ignore
 
 
 def decode_datum(cls: type[Model], schema: Any, data: Any) -> Any:
@@ -408,15 +425,7 @@ def decode_datum(cls: type[Model], schema: Any, data: Any) -> Any:
         schema = schema[0]
     target = cls if cls._declared_hints_or_none() else None
     _, decode = _reader(schema, target)
-    return _run(decode, _copy(data))
-
-
-def _copy(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {k: _copy(v) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_copy(v) for v in data]
-    return data
+    return _run(decode, untag(data))
 
 
 def merge(hints: list[Any]) -> Any:

@@ -30,7 +30,8 @@ def to_json_data(value: Any) -> JsonValue:
     if kind is str or kind is int or kind is float or kind is bool or value is None:
         return value
     if isinstance(value, Model):
-        return {name: to_json_data(item) for name, item in value.items()}
+        d = value.__dict__
+        return {name: to_json_data(d[name]) for name in value._field_hints()}
     if isinstance(value, (list, tuple, set, frozenset, EntitySet, ValueObjectSet)):
         return [to_json_data(item) for item in value]
     if isinstance(value, dict):
