@@ -59,7 +59,7 @@ def document_value(value: Any) -> Any:
     if isinstance(value, timedelta):
         return value.total_seconds()
     if isinstance(value, Decimal):
-        return float(value)
+        return str(value)
     if isinstance(value, Enum):
         return document_value(value.value)
     if isinstance(value, bytes | bytearray | memoryview):

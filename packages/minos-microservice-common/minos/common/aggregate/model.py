@@ -1,0 +1,377 @@
+"""``Aggregate``: the root entity whose changes are stored as events."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Self
+from uuid import UUID
+
+from dependency_injector.wiring import Provide
+
+from ..importlib import classname as dotted_name
+from ..interfaces import MinosBroker
+from ..model import Entity, ValueObject, field
+from ..repository.abc import MinosRepository
+from ..repository.entries import Action
+from ..repository.exceptions import MinosRepositoryNotProvidedException
+from .diffs import AggregateDiff, IncrementalFieldDiff
+from .exceptions import MinosAggregateException, MinosBrokerNotProvidedException
+
+if TYPE_CHECKING:
+    from ..snapshot.abc import MinosSnapshot
+    from ..snapshot.conditions import Condition
+    from ..snapshot.ordering import Ordering
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Aggregate", "NULL_DATETIME", "aggregate_class"]
+
+#: ``created_at``/``updated_at`` of an aggregate that was never stored.
+NULL_DATETIME = datetime(1970, 1, 1, tzinfo=UTC)
+
+BASE_FIELDS = frozenset({"uuid", "version", "created_at", "updated_at"})
+
+_IMMUTABLE = (str, int, float, bool, bytes, UUID, datetime, ValueObject, type(None))
+
+# Aggregate classes by dotted name, so stored events find their class again.
+_CLASSES: dict[str, type[Aggregate]] = {}
+
+
+class _ClassName:
+    """The dotted path of the class, read on the class or on an instance."""
+
+    def __get__(self, instance: Any, owner: type) -> str:
+        return owner.__dict__.get("_classname") or dotted_name(owner)
+
+
+class Aggregate(Entity):
+    """An event-sourced root entity: ``uuid``, ``version``, ``created_at``,
+    ``updated_at`` and the fields a subclass declares.
+
+    ``save()`` stores the difference with the last stored state as an
+    ``AggregateDiff`` and queues its events in the same transaction. The
+    repository, snapshot store and event broker come from the container
+    (``repository``, ``snapshot`` and ``event_broker`` injections) or from the
+    ``_repository``, ``_snapshot`` and ``_broker`` keyword arguments.
+    """
+
+    version: int = field(default=0, kw_only=True)
+    created_at: datetime = field(default=NULL_DATETIME, kw_only=True)
+    updated_at: datetime = field(default=NULL_DATETIME, kw_only=True)
+
+    _repository = Provide["repository"]
+    _snapshot = Provide["snapshot"]
+    _broker = Provide["event_broker"]
+
+    classname = _ClassName()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        name = dotted_name(cls)
+        cls._classname = name
+        _CLASSES[name] = cls
+
+    def __init__(
+        self,
+        *args: Any,
+        _repository: MinosRepository | None = None,
+        _snapshot: MinosSnapshot | None = None,
+        _broker: MinosBroker | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._attach(_repository, _snapshot, _broker)
+        object.__setattr__(self, "_persisted", None)
+
+    # --- collaborators ----------------------------------------------------------------
+
+    def _attach(
+        self,
+        repository: MinosRepository | None = None,
+        snapshot: MinosSnapshot | None = None,
+        broker: MinosBroker | None = None,
+    ) -> Self:
+        if repository is not None:
+            object.__setattr__(self, "_repository", repository)
+        if snapshot is not None:
+            object.__setattr__(self, "_snapshot", snapshot)
+        if broker is not None:
+            object.__setattr__(self, "_broker", broker)
+        return self
+
+    @classmethod
+    def _need(cls, holder: Any, explicit: Any, attribute: str) -> Any:
+        value = explicit if explicit is not None else getattr(holder, attribute, None)
+        if attribute == "_repository" and isinstance(value, MinosRepository):
+            return value
+        if attribute == "_broker" and callable(getattr(value, "send", None)):
+            return value
+        if attribute == "_snapshot":
+            from ..snapshot.abc import MinosSnapshot
+
+            if isinstance(value, MinosSnapshot):
+                return value
+        injection, example, error = {
+            "_repository": (
+                "repository",
+                "minos.common.PostgreSqlRepository",
+                MinosRepositoryNotProvidedException,
+            ),
+            "_snapshot": ("snapshot", "minos.common.PostgreSqlSnapshot", None),
+            "_broker": (
+                "event_broker",
+                "minos.networks.EventBroker",
+                MinosBrokerNotProvidedException,
+            ),
+        }[attribute]
+        if error is None:
+            from ..snapshot.exceptions import MinosSnapshotNotProvidedException
+
+            error = MinosSnapshotNotProvidedException
+        raise error(
+            f"{cls.__name__} needs the {injection!r} injection: add "
+            f"'{injection}: {example}' to service.injections in the config (and "
+            f"wire the container), or pass {attribute}=... explicitly"
+        )
+
+    # --- state ------------------------------------------------------------------------
+
+    def state_fields(self) -> dict[str, Any]:
+        """The declared fields (all but uuid, version, created_at, updated_at)."""
+        return {k: v for k, v in self.items() if k not in BASE_FIELDS}
+
+    def _mark_persisted(self) -> None:
+        """Remember the field values as stored, to diff the next ``save`` against."""
+        persisted = {
+            name: value if isinstance(value, _IMMUTABLE) else copy.deepcopy(value)
+            for name, value in self.state_fields().items()
+        }
+        object.__setattr__(self, "_persisted", persisted)
+
+    @property
+    def persisted(self) -> bool:
+        """Whether this aggregate has been stored at least once."""
+        return self.version > 0
+
+    def diff(self, old: Aggregate | Mapping[str, Any] | None = None) -> AggregateDiff:
+        """The change from ``old`` (default: the last stored state) to this state."""
+        if old is None:
+            old = self.__dict__.get("_persisted")
+        if old is None:
+            return AggregateDiff.from_aggregate(self)
+        return AggregateDiff.from_difference(
+            self, old if isinstance(old, Aggregate) else dict(old)
+        )
+
+    def apply_diff(self, diff: AggregateDiff) -> None:
+        """Apply a stored change (the next version) to this aggregate."""
+        if diff.uuid != self.uuid:
+            raise MinosAggregateException(
+                f"Cannot apply a diff of {diff.uuid} to {type(self).__name__} "
+                f"{self.uuid}"
+            )
+        if diff.version <= self.version:
+            from ..snapshot.exceptions import MinosPreviousVersionSnapshotException
+
+            raise MinosPreviousVersionSnapshotException(
+                f"{type(self).__name__} {self.uuid} is at version {self.version}; "
+                f"its diff of version {diff.version} is not newer"
+            )
+        for change in diff.fields_diff.diffs:
+            if isinstance(change, IncrementalFieldDiff):
+                container = getattr(self, change.name)
+                if change.action is Action.DELETE:
+                    container.discard(change.value)
+                else:
+                    container.add(change.value)
+            else:
+                setattr(self, change.name, change.value)
+        self.version = diff.version
+        self.updated_at = diff.created_at
+
+    @classmethod
+    def from_diff(cls, diff: AggregateDiff, **kwargs: Any) -> Self:
+        """Build an aggregate from the diff that created it."""
+        if diff.action is not Action.CREATE:
+            raise MinosAggregateException(
+                f"{cls.__name__} {diff.uuid} cannot be built from a diff with action "
+                f"{diff.action.value!r}; its history must start with a creation"
+            )
+        values = dict(diff.get_all())
+        instance = cls(
+            **values,
+            uuid=diff.uuid,
+            version=diff.version,
+            created_at=diff.created_at,
+            updated_at=diff.created_at,
+            **kwargs,
+        )
+        instance._mark_persisted()
+        return instance
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any], **kwargs: Any) -> Self:
+        """Build a stored aggregate from its snapshot document (JSON data)."""
+        instance = cls.from_dict(document)
+        instance._attach(**kwargs)
+        instance._mark_persisted()
+        return instance
+
+    # --- reading ----------------------------------------------------------------------
+
+    @classmethod
+    async def get(
+        cls,
+        uuid: UUID | str,
+        *,
+        _repository: MinosRepository | None = None,
+        _snapshot: MinosSnapshot | None = None,
+        _broker: MinosBroker | None = None,
+    ) -> Self:
+        """The latest stored version of the aggregate with this uuid."""
+        snapshot = cls._need(cls, _snapshot, "_snapshot")
+        aggregate = await snapshot.get(cls, _as_uuid(cls, uuid))
+        return aggregate._attach(_repository, _snapshot, _broker)
+
+    @classmethod
+    async def find(
+        cls,
+        condition: Condition,
+        ordering: Ordering | None = None,
+        limit: int | None = None,
+        *,
+        _repository: MinosRepository | None = None,
+        _snapshot: MinosSnapshot | None = None,
+        _broker: MinosBroker | None = None,
+    ) -> AsyncIterator[Self]:
+        """The stored aggregates of this class matching ``condition``."""
+        snapshot = cls._need(cls, _snapshot, "_snapshot")
+        async for aggregate in snapshot.find(cls, condition, ordering, limit):
+            yield aggregate._attach(_repository, _snapshot, _broker)
+
+    async def refresh(self) -> None:
+        """Reload the latest stored version, dropping unsaved changes."""
+        snapshot = self._need(self, None, "_snapshot")
+        fresh = await snapshot.get(type(self), self.uuid)
+        self.__dict__.update({name: fresh.__dict__[name] for name in self.keys()})
+        self._mark_persisted()
+
+    # --- writing ----------------------------------------------------------------------
+
+    @classmethod
+    async def create(cls, *args: Any, **kwargs: Any) -> Self:
+        """Build an aggregate, store its creation and publish ``<Name>Created``."""
+        instance = cls(*args, **kwargs)
+        await instance.save()
+        return instance
+
+    async def update(self, **fields: Any) -> Self:
+        """Set some fields and ``save()``."""
+        for name in fields:
+            if name in BASE_FIELDS or name not in self:
+                raise MinosAggregateException(
+                    f"{type(self).__name__}.update: {name!r} is not a field that "
+                    f"can be updated; its fields are: {', '.join(self.state_fields())}"
+                )
+        for name, value in fields.items():
+            setattr(self, name, value)
+        await self.save()
+        return self
+
+    async def save(self) -> None:
+        """Store what changed since the last save and publish its events.
+
+        Does nothing when nothing changed. A concurrent save of the same version
+        raises ``MinosRepositoryConflictException`` and stores nothing.
+        """
+        if not self.persisted:
+            await self._store(AggregateDiff.from_aggregate(self))
+            return
+        diff = self.diff()
+        if diff.fields_diff:
+            await self._store(diff)
+
+    async def delete(self) -> None:
+        """Store the deletion and publish ``<Name>Deleted``."""
+        if not self.persisted:
+            raise MinosAggregateException(
+                f"{type(self).__name__} {self.uuid} was never saved, so it cannot "
+                f"be deleted"
+            )
+        await self._store(AggregateDiff.from_deleted_aggregate(self))
+
+    async def _store(self, diff: AggregateDiff) -> None:
+        repository: MinosRepository = self._need(self, None, "_repository")
+        snapshot: MinosSnapshot = self._need(self, None, "_snapshot")
+        broker: MinosBroker = self._need(self, None, "_broker")
+        await repository.setup()
+        await snapshot.setup()
+        await broker.setup()
+
+        previous = (self.version, self.created_at, self.updated_at)
+        joined = snapshot.joins_transaction_of(repository)
+        try:
+            async with repository.transaction():
+                entry = await repository.submit(diff)
+                self.__dict__["version"] = entry.version
+                self.__dict__["updated_at"] = entry.created_at
+                if diff.action is Action.CREATE:
+                    self.__dict__["created_at"] = entry.created_at
+                if joined:
+                    await snapshot.store(self, deleted=diff.action is Action.DELETE)
+                key = str(self.uuid)
+                for topic, event in diff.topics():
+                    await broker.send(event, topic=topic, key=key)
+        except BaseException:
+            version, created_at, updated_at = previous
+            self.__dict__.update(
+                version=version, created_at=created_at, updated_at=updated_at
+            )
+            raise
+        self._mark_persisted()
+
+        if not joined:
+            # The snapshot store lives elsewhere: update it now; if this fails,
+            # ``get`` and the snapshot service catch up from the event store.
+            try:
+                await snapshot.store(self, deleted=diff.action is Action.DELETE)
+            except Exception:
+                logger.warning(
+                    "Updating the snapshot of %s %s failed; it will catch up",
+                    type(self).__name__,
+                    self.uuid,
+                    exc_info=True,
+                )
+
+
+def aggregate_class(name: str | type[Aggregate]) -> type[Aggregate]:
+    """The aggregate class stored events name (a dotted path)."""
+    if isinstance(name, type):
+        return name
+    found = _CLASSES.get(name)
+    if found is not None:
+        return found
+    from ..importlib import import_module
+
+    found = import_module(name)
+    if not isinstance(found, type) or not issubclass(found, Aggregate):
+        raise MinosAggregateException(f"{name!r} does not name an Aggregate class")
+    return found
+
+
+def _as_uuid(cls: type, uuid: Any) -> UUID:
+    if isinstance(uuid, UUID):
+        return uuid
+    if isinstance(uuid, str):
+        try:
+            return UUID(uuid)
+        except ValueError:
+            pass
+    from ..snapshot.exceptions import MinosSnapshotAggregateNotFoundException
+
+    raise MinosSnapshotAggregateNotFoundException(
+        f"{cls.__name__}: {uuid!r} is not a UUID, so no aggregate has it"
+    )

@@ -1,0 +1,282 @@
+"""The snapshot store interface: the latest state of every aggregate."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from dependency_injector.wiring import Provide
+
+from ..aggregate.diffs import AggregateDiff
+from ..aggregate.model import Aggregate, aggregate_class
+from ..exceptions import MinosException
+from ..repository.abc import MinosRepository
+from ..repository.entries import Action
+from ..setup import MinosSetup
+from .conditions import Condition
+from .documents import document_value
+from .exceptions import (
+    MinosSnapshotAggregateNotFoundException,
+    MinosSnapshotDeletedAggregateException,
+    MinosSnapshotQueryException,
+)
+from .ordering import Ordering
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["MinosSnapshot", "SnapshotRow"]
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotRow:
+    """The stored state of one aggregate; ``document`` is ``None`` once deleted."""
+
+    uuid: UUID
+    name: str
+    version: int
+    document: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class MinosSnapshot(MinosSetup, ABC):
+    """Answers ``get`` and ``find`` for aggregates without replaying their events.
+
+    The store is updated by ``Aggregate.save`` (in the event's transaction when
+    both live in one database) and catches up from the event store otherwise:
+    ``get`` compares with the aggregate's latest stored version and applies the
+    missing events; ``synchronize`` (run by ``SnapshotService``) applies every
+    event stored since the last run.
+    """
+
+    _repository = Provide["repository"]
+
+    #: Events newer than this may still commit before older ids on PostgreSQL,
+    #: so ``synchronize`` reads them again next time.
+    commit_margin: timedelta = timedelta(seconds=2)
+
+    def __init__(
+        self, *args: Any, repository: MinosRepository | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        if repository is not None:
+            self._repository = repository
+        self._sync_lock = asyncio.Lock()
+
+    @property
+    def repository(self) -> MinosRepository | None:
+        """The event store this snapshot catches up from, if there is one."""
+        value = self._repository
+        return value if isinstance(value, MinosRepository) else None
+
+    def joins_transaction_of(self, repository: MinosRepository) -> bool:
+        """Whether ``store`` writes in ``repository``'s open transaction."""
+        return False
+
+    # --- reading ----------------------------------------------------------------------
+
+    async def get(
+        self, aggregate_name: str | type[Aggregate], uuid: UUID, **kwargs: Any
+    ) -> Aggregate:
+        """The latest version of an aggregate (caught up with the event store)."""
+        cls = aggregate_class(aggregate_name)
+        if not isinstance(uuid, UUID):
+            raise MinosSnapshotAggregateNotFoundException(
+                f"{cls.__name__}: {uuid!r} is not a UUID, so no aggregate has it"
+            )
+        await self.setup()
+        row, last_version = await self._load_with_last_version(uuid)
+        if last_version is not None and (row is None or row.version < last_version):
+            row = await self._catch_up(uuid, row)
+        if row is None or row.name != cls.classname:
+            raise MinosSnapshotAggregateNotFoundException(
+                f"There is no {cls.__name__} with uuid {uuid}"
+            )
+        if row.document is None:
+            raise MinosSnapshotDeletedAggregateException(
+                f"The {cls.__name__} with uuid {uuid} was deleted "
+                f"(version {row.version})"
+            )
+        return cls.from_document(row.document, **kwargs)
+
+    async def find(
+        self,
+        aggregate_name: str | type[Aggregate],
+        condition: Condition = Condition.TRUE,
+        ordering: Ordering | None = None,
+        limit: int | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[Aggregate]:
+        """The aggregates of one class matching ``condition``, in ``ordering``."""
+        cls = aggregate_class(aggregate_name)
+        if not isinstance(condition, Condition):
+            raise MinosSnapshotQueryException(
+                f"find({cls.__name__}): the condition must be a Condition such as "
+                f"Condition.EQUAL('field', value), not {condition!r}"
+            )
+        if ordering is not None and not isinstance(ordering, Ordering):
+            raise MinosSnapshotQueryException(
+                f"find({cls.__name__}): the ordering must be Ordering.ASC(field) or "
+                f"Ordering.DESC(field), not {ordering!r}"
+            )
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
+        ):
+            raise MinosSnapshotQueryException(
+                f"find({cls.__name__}): the limit must be a non-negative int, "
+                f"not {limit!r}"
+            )
+        await self.setup()
+        if self._find_synchronizes:
+            await self.synchronize()
+        documents = await self._query(cls.classname, condition, ordering, limit)
+        for document in documents:
+            yield cls.from_document(document, **kwargs)
+
+    #: Whether ``find`` catches up with the event store first (cheap in memory).
+    _find_synchronizes: bool = True
+
+    # --- writing ----------------------------------------------------------------------
+
+    async def store(self, aggregate: Aggregate, *, deleted: bool = False) -> None:
+        """Record the state of an aggregate unless a newer version is stored."""
+        await self.setup()
+        await self._save(
+            SnapshotRow(
+                aggregate.uuid,
+                aggregate.classname,
+                aggregate.version,
+                None if deleted else document_value(aggregate),
+                aggregate.created_at,
+                aggregate.updated_at,
+            )
+        )
+
+    async def synchronize(self) -> int:
+        """Apply every event stored since the last run; return how many aggregates."""
+        repository = self.repository
+        if repository is None:
+            return 0
+        await self.setup()
+        async with self._sync_lock:
+            offset = await self._get_offset()
+            horizon = datetime.now(UTC) - self.commit_margin
+            latest: dict[UUID, int] = {}
+            safe, settled = offset, True
+            async for entry in repository.select(id_gt=offset):
+                assert entry.id is not None and entry.version is not None
+                latest[entry.aggregate_uuid] = entry.version
+                if (
+                    settled
+                    and entry.created_at is not None
+                    and entry.created_at <= horizon
+                ):
+                    safe = entry.id
+                else:
+                    settled = False
+            stored = await self._load_versions(latest)
+            updated = 0
+            for uuid, version in latest.items():
+                if stored.get(uuid, 0) < version:
+                    try:
+                        await self._catch_up(uuid, await self._load(uuid))
+                    except MinosException as exc:
+                        logger.warning("Snapshot of %s not updated: %s", uuid, exc)
+                        continue
+                    updated += 1
+            if safe > offset:
+                await self._set_offset(safe)
+        if updated:
+            logger.debug("Snapshot caught up %d aggregates", updated)
+        return updated
+
+    async def _catch_up(
+        self, uuid: UUID, row: SnapshotRow | None
+    ) -> SnapshotRow | None:
+        """Apply the events of one aggregate newer than ``row`` and store the result."""
+        repository = self.repository
+        if repository is None:
+            return row
+        aggregate: Aggregate | None = None
+        deleted = row is not None and row.document is None
+        if row is not None and row.document is not None:
+            aggregate = aggregate_class(row.name).from_document(row.document)
+        version = row.version if row is not None else 0
+        name = row.name if row is not None else None
+        last = None
+        async for entry in repository.select(aggregate_uuid=uuid, version_gt=version):
+            diff = AggregateDiff.from_repository_entry(entry)
+            name = entry.aggregate_name
+            if diff.action is Action.CREATE:
+                aggregate = aggregate_class(name).from_diff(diff)
+            elif diff.action is Action.DELETE or aggregate is None:
+                deleted = True
+            else:
+                aggregate.apply_diff(diff)
+            last = entry
+        if last is None or name is None:
+            return row
+        assert last.version is not None and last.created_at is not None
+        if deleted or aggregate is None:
+            created = row.created_at if row is not None else last.created_at
+            caught = SnapshotRow(
+                uuid, name, last.version, None, created, last.created_at
+            )
+        else:
+            caught = SnapshotRow(
+                uuid,
+                name,
+                aggregate.version,
+                document_value(aggregate),
+                aggregate.created_at,
+                aggregate.updated_at,
+            )
+        await self._save(caught)
+        return caught
+
+    # --- what backends provide ---------------------------------------------------
+
+    async def _load_with_last_version(
+        self, uuid: UUID
+    ) -> tuple[SnapshotRow | None, int | None]:
+        """The stored row and the latest version in the event store."""
+        row = await self._load(uuid)
+        repository = self.repository
+        last = await repository.last_version(uuid) if repository is not None else None
+        return row, last
+
+    @abstractmethod
+    async def _load(self, uuid: UUID) -> SnapshotRow | None:
+        """The stored row of one aggregate."""
+
+    @abstractmethod
+    async def _load_versions(self, uuids: Iterable[UUID]) -> dict[UUID, int]:
+        """The stored version of each of these aggregates (absent ones left out)."""
+
+    @abstractmethod
+    async def _save(self, row: SnapshotRow) -> None:
+        """Insert or replace a row, unless a newer version is stored."""
+
+    @abstractmethod
+    async def _query(
+        self,
+        name: str,
+        condition: Condition,
+        ordering: Ordering | None,
+        limit: int | None,
+    ) -> list[dict[str, Any]]:
+        """The documents of live aggregates of ``name`` matching ``condition``."""
+
+    @abstractmethod
+    async def _get_offset(self) -> int:
+        """The id of the last event ``synchronize`` fully applied."""
+
+    @abstractmethod
+    async def _set_offset(self, value: int) -> None:
+        """Remember the id of the last event fully applied."""
