@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from minos.common import DeclarativeModel, Entity, ModelType, ValueObject
 from minos.saga import MinosSagaSerializationException, SagaContext
 from minos.saga.context.codec import decode_value, encode_value
 
@@ -109,6 +110,48 @@ def test_every_kind_round_trips_through_json():
         assert type(again[key]) is type(value), key
     assert again["enum"] is Color.BLUE
     assert isinstance(again["context"], SagaContext)
+
+
+class Author(ValueObject):
+    name: str
+    born: int | None
+
+
+class Shelf(DeclarativeModel):
+    label: str
+    authors: list[Author]
+    opened: datetime
+
+
+class Reader(Entity):
+    name: str
+
+
+ReserveQuery = ModelType.build("ReserveQuery", {"book": UUID, "copies": int})
+
+
+def test_models_round_trip_as_their_class():
+    shelf = Shelf(
+        "A", [Author("Le Guin", 1929), Author("Anon", None)], datetime.now(UTC)
+    )
+    reader = Reader(name="ann")
+    context = SagaContext(shelf=shelf, reader=reader, readers=[reader, reader])
+
+    again = SagaContext.from_raw(orjson.loads(orjson.dumps(context.raw)))
+
+    assert again == context
+    assert type(again["shelf"]) is Shelf
+    assert type(again["shelf"].authors[0]) is Author
+    assert type(again["reader"]) is Reader
+    assert again["reader"].uuid == reader.uuid
+    assert again["readers"] == [reader, reader]
+
+
+def test_dynamic_dtos_round_trip_equal():
+    query = ReserveQuery(uuid4(), 2)
+    again = SagaContext.from_raw(SagaContext(query=query).raw)["query"]
+    assert again == query
+    assert again.book == query.book and again.copies == 2
 
 
 def test_unsupported_values_name_the_key():

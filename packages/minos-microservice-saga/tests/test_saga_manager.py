@@ -416,3 +416,63 @@ async def wait_for_status(manager, uuid, status) -> SagaExecution:
             if execution.status is status:
                 return execution
             await asyncio.sleep(0.02)
+
+
+async def test_a_redelivered_reply_sends_the_pending_command_again(path):
+    """A reply processed again (its transaction did not commit) re-sends the
+    command that transaction carried, instead of being taken for the next reply."""
+    library = Library(silent="Charge")
+    manager = SagaManager(
+        SagaExecutionStorage(path=path),
+        InMemorySagaBroker(library.participants()),
+        reply_topic="LibraryReply",
+    )
+    async with manager:
+        execution = await manager.run(LEND, context=context(), pause_on_disk=True)
+        reply = SagaReply(execution.uuid, SagaReplyStatus.SUCCESS, True, id=uuid4())
+
+        await manager.run(reply=reply)
+        await manager.run(reply=reply)
+
+        stored = await manager.get(execution.uuid)
+        topics = manager.broker.topics()
+    assert topics == ["Reserve", "Charge", "Charge"]
+    assert stored.status is SagaStatus.Paused
+    assert len(stored.steps) == 2
+    assert stored.steps[0].reply_id == reply.id
+
+
+async def test_a_redelivered_final_reply_is_ignored(path):
+    library = Library(silent="Notify")
+    manager, broker = build_manager(path, library)
+    async with manager:
+        execution = await manager.run(LEND, context=context(), pause_on_disk=True)
+        await broker.drain()
+        last = SagaReply(execution.uuid, SagaReplyStatus.SUCCESS, "ok", id=uuid4())
+        await manager.run(reply=last)
+        finished = await manager.get(execution.uuid)
+        again = await manager.run(reply=last)
+    assert finished.status is SagaStatus.Finished
+    assert again == finished
+    assert broker.topics() == ["Reserve", "Charge", "Notify"]
+
+
+async def test_networks_command_replies_resume_sagas(path):
+    """The reply handler passes ``CommandReply`` messages as they are."""
+    from minos.networks import CommandReply, CommandStatus
+
+    library = Library(silent="Charge")
+    manager, broker = build_manager(path, library)
+    async with manager:
+        execution = await manager.run(LEND, context=context(), pause_on_disk=True)
+        await broker.drain()
+        refused = CommandReply(
+            "LibraryReply", "no money", execution.uuid, CommandStatus.ERROR, "bank"
+        )
+        await manager.run(reply=refused)
+        await broker.drain()
+        stored = await manager.get(execution.uuid)
+    assert stored.status is SagaStatus.Errored
+    assert stored.steps[1].reply_id == refused.id
+    assert "replied ERROR: no money" in stored.error
+    assert library.log == ["Reserve", "Release"]

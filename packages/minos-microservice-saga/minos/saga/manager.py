@@ -147,6 +147,14 @@ class SagaManager(MinosSagaManager):
         self, execution: SagaExecution, raise_on_error: bool
     ) -> None:
         """Run step after step, waiting for each reply on a private topic."""
+        # Held until the outcome is stored, so that the replies to compensations,
+        # which come back on the service's reply topic, find it.
+        async with self._lock(execution.uuid):
+            await self._run_waiting_locked(execution, raise_on_error)
+
+    async def _run_waiting_locked(
+        self, execution: SagaExecution, raise_on_error: bool
+    ) -> None:
         try:
             async with self.broker.reply_channel() as channel:
                 reply: SagaReply | None = None
@@ -209,12 +217,19 @@ class SagaManager(MinosSagaManager):
         """Apply ``reply`` to its stored execution and run it to the next pause."""
         async with self._lock(reply.saga):
             execution = await self.storage.load(reply.saga)
+            # Limitation: the execution is written to LMDB before the transaction
+            # of the reply handler commits. If that commit fails, the reply comes
+            # again: a waiting saga then sends its pending command again (it was
+            # rolled back with the transaction), but a saga that finished does not
+            # run its commit callback again.
+            if execution.has_applied(reply):
+                await self._redelivered(execution, reply)
+                return execution
             if execution.status is not SagaStatus.Paused:
-                # Limitation: replies name the saga, not the step, so a duplicate
-                # reply arriving while a later step waits would be taken for that
-                # step's reply; the consumer's inbox drops duplicates before that.
-                logger.warning(
-                    "ignored a reply for %r, which is %s",
+                # Replies to compensation commands, and late ones, end here.
+                logger.info(
+                    "ignored a %s reply for %r, which is %s",
+                    reply.status.name,
                     execution,
                     execution.status.name,
                 )
@@ -232,6 +247,23 @@ class SagaManager(MinosSagaManager):
                 return execution
             await self._settle(execution)
             return execution
+
+    async def _redelivered(self, execution: SagaExecution, reply: SagaReply) -> None:
+        """Handle a reply that was already applied to ``execution``."""
+        if execution.status is not SagaStatus.Paused:
+            logger.info("ignored the redelivered reply %s for %r", reply.id, execution)
+            return
+        logger.warning(
+            "the reply %s for %r came again; sending the pending command again",
+            reply.id,
+            execution,
+        )
+        try:
+            await execution.resend(
+                broker=self.broker, reply_topic=self._require_reply_topic()
+            )
+        except MinosSagaFailedExecutionStepException:
+            await self.storage.store(execution)
 
     async def _settle(self, execution: SagaExecution) -> None:
         """Store a finished execution, or arm the timer of a paused one."""

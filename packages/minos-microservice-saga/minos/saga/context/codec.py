@@ -3,9 +3,11 @@
 JSON has no UUID, datetime, bytes, set or model, so every value that is not a
 plain string, boolean, finite number, ``None`` or list is written as a
 one-key object naming its kind: ``{"uuid": "..."}``, ``{"datetime": "..."}``,
-``{"dict": [[key, value], ...]}``, ``{"model": {...}}``... Lists are JSON
-arrays of encoded values. Models are written with their class path and their
-Avro bytes, so they come back as instances of the same class.
+``{"dict": [[key, value], ...]}``, ``{"model": "<base64>"}``... Lists are JSON
+arrays of encoded values. Models (aggregates, entities, value objects, DTOs)
+are written with the models' own Avro value codec, whose bytes carry their
+schema: they come back as instances of their class when it is importable, and
+as equal ``DataTransferObject``s otherwise (``ModelType.build`` types).
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
-from minos.common import MinosImportException
+from minos.common import MinosImportException, Model
+from minos.common import decode_value as decode_model_value
+from minos.common import encode_value as encode_model_value
 
 from ..exceptions import MinosSagaSerializationException
 from ..paths import object_path, resolve_path
@@ -43,7 +47,7 @@ def encode_value(value: Any, *, where: str = "value") -> Any:
         return [
             encode_value(item, where=f"{where}[{i}]") for i, item in enumerate(value)
         ]
-    if _is_model(value):
+    if isinstance(value, Model):
         return {"model": _encode_model(value, where)}
 
     for kind, encoder in _ENCODERS:
@@ -93,20 +97,19 @@ def _class_path(value: Any, where: str) -> str:
     return path
 
 
-def _is_model(value: Any) -> bool:
-    return hasattr(value, "avro_bytes") and hasattr(type(value), "from_avro_bytes")
+def _encode_model(value: Model, where: str) -> str:
+    try:
+        data = encode_model_value(value)
+    except Exception as exc:
+        raise MinosSagaSerializationException(
+            f"the saga context value {where!r} ({type(value).__name__}) cannot be "
+            f"encoded: {exc}"
+        ) from exc
+    return base64.b64encode(data).decode()
 
 
-def _encode_model(value: Any, where: str) -> dict[str, Any]:
-    return {
-        "class": _class_path(value, where),
-        "avro": base64.b64encode(value.avro_bytes).decode(),
-    }
-
-
-def _decode_model(payload: Mapping[str, Any], where: str) -> Any:
-    cls = _import(payload["class"], where)
-    return cls.from_avro_bytes(base64.b64decode(payload["avro"]))
+def _decode_model(payload: str, where: str) -> Any:
+    return decode_model_value(base64.b64decode(payload))
 
 
 def _decode_enum(payload: list[Any], where: str) -> Enum:

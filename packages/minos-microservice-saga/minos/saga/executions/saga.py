@@ -152,6 +152,28 @@ class SagaExecution:
             MinosSagaStepTimeoutException,
         )
 
+    def has_applied(self, reply: SagaReply) -> bool:
+        """Whether ``reply`` (by message id) was already applied to a step."""
+        return reply.id is not None and any(s.reply_id == reply.id for s in self.steps)
+
+    async def resend(
+        self, *, broker: SagaParticipantBroker, reply_topic: str | None = None
+    ) -> None:
+        """Send the waiting step's command again, built from the current context.
+
+        For when the first send may have been lost (rolled back with the
+        transaction that carried it); participants see it at least once.
+        """
+        step = self.paused_step
+        if step is None:
+            raise MinosSagaExecutionStatusException(
+                f"{self._name()} is {self.status.name}, not waiting for a reply"
+            )
+        try:
+            await step.resend(self, broker, reply_topic)
+        except StepFailure as failure:
+            await self._fail(len(self.steps) - 1, failure, broker)
+
     async def pausing(self) -> None:
         """Mark the execution as waiting, and persist it if asked to."""
         self.status = SagaStatus.Paused

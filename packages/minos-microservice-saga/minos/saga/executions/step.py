@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Self
+from uuid import UUID
 
 from ..definitions import SagaStep
 from ..participants import SagaParticipantBroker, SagaReply, SagaReplyStatus
@@ -29,8 +30,8 @@ class StepFailure(Exception):
 
 
 class SagaExecutionStep:
-    """The progress of one step: its status, the participant's reply status,
-    the error that stopped it and, while it waits, its reply deadline."""
+    """The progress of one step: its status, the participant's reply (status and
+    message id), the error that stopped it and, while it waits, its deadline."""
 
     def __init__(
         self,
@@ -38,12 +39,14 @@ class SagaExecutionStep:
         status: SagaStepStatus = SagaStepStatus.Created,
         *,
         reply_status: SagaReplyStatus | None = None,
+        reply_id: UUID | None = None,
         error: str | None = None,
         deadline: datetime | None = None,
     ) -> None:
         self.definition = definition
         self.status = status
         self.reply_status = reply_status
+        self.reply_id = reply_id
         self.error = error
         self.deadline = deadline
 
@@ -70,24 +73,43 @@ class SagaExecutionStep:
         reply_timeout: float | None,
     ) -> None:
         """Build the command, let the execution persist, then send it."""
-        operation = self.definition.invoke_participant_operation
-        assert operation is not None
         self.status = SagaStepStatus.Running
-        try:
-            data = await operation.call(execution.context)
-        except Exception as exc:
-            self._errored(f"its callback raised {type(exc).__name__}: {exc}")
-            raise StepFailure(self.error or "", exc) from exc
-
+        data = await self._build(execution)
         self.status = SagaStepStatus.Paused
         if reply_timeout is not None:
             self.deadline = datetime.now(UTC) + timedelta(seconds=reply_timeout)
         await execution.pausing()
+        await self.send(execution, broker, reply_topic, data)
 
+    async def resend(
+        self,
+        execution: SagaExecution,
+        broker: SagaParticipantBroker,
+        reply_topic: str | None,
+    ) -> None:
+        """Build and send this waiting step's command again."""
+        await self.send(execution, broker, reply_topic, await self._build(execution))
+
+    async def _build(self, execution: SagaExecution) -> Any:
+        operation = self.definition.invoke_participant_operation
+        assert operation is not None
+        try:
+            return await operation.call(execution.context)
+        except Exception as exc:
+            self._errored(f"its callback raised {type(exc).__name__}: {exc}")
+            raise StepFailure(self.error or "", exc) from exc
+
+    async def send(
+        self,
+        execution: SagaExecution,
+        broker: SagaParticipantBroker,
+        reply_topic: str | None,
+        data: Any,
+    ) -> None:
         try:
             await broker.send(
                 data,
-                operation.name,
+                self.topic,
                 saga=execution.uuid,
                 reply_topic=reply_topic,
                 user=execution.user,
@@ -101,6 +123,7 @@ class SagaExecutionStep:
     async def handle_reply(self, execution: SagaExecution, reply: SagaReply) -> None:
         """Record the participant's reply and store its data in the context."""
         self.reply_status = reply.status
+        self.reply_id = reply.id
         self.deadline = None
         if not reply.succeeded:
             self._errored(f"the participant replied {reply.status.name}: {reply.data}")
@@ -164,6 +187,7 @@ class SagaExecutionStep:
         return {
             "status": self.status.value,
             "reply_status": self.reply_status.value if self.reply_status else None,
+            "reply_id": str(self.reply_id) if self.reply_id else None,
             "error": self.error,
             "deadline": self.deadline.isoformat() if self.deadline else None,
         }
@@ -171,11 +195,13 @@ class SagaExecutionStep:
     @classmethod
     def from_raw(cls, raw: Mapping[str, Any], definition: SagaStep) -> Self:
         reply_status = raw.get("reply_status")
+        reply_id = raw.get("reply_id")
         deadline = raw.get("deadline")
         return cls(
             definition,
             SagaStepStatus(raw["status"]),
             reply_status=SagaReplyStatus(reply_status) if reply_status else None,
+            reply_id=UUID(reply_id) if reply_id else None,
             error=raw.get("error"),
             deadline=datetime.fromisoformat(deadline) if deadline else None,
         )
@@ -185,12 +211,14 @@ class SagaExecutionStep:
             self.definition,
             self.status,
             self.reply_status,
+            self.reply_id,
             self.error,
             self.deadline,
         ) == (
             other.definition,
             other.status,
             other.reply_status,
+            other.reply_id,
             other.error,
             other.deadline,
         )

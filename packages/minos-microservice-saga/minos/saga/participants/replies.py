@@ -22,11 +22,16 @@ class SagaReplyStatus(Enum):
 
 @dataclass(frozen=True)
 class SagaReply:
-    """The reply to the command a saga step sent: its saga, status and data."""
+    """The reply to the command a saga step sent: its saga, status and data.
+
+    ``id`` is the reply message's id, when the transport has one: it lets a
+    redelivered reply be recognised.
+    """
 
     saga: UUID
     status: SagaReplyStatus
     data: Any = None
+    id: UUID | None = None
 
     @classmethod
     def from_message(cls, message: Any) -> SagaReply:
@@ -48,7 +53,13 @@ class SagaReply:
             raise MinosSagaReplyException(
                 f"the reply's saga id {saga!r} is not a UUID"
             ) from None
-        return cls(saga, _status(getattr(message, "status", None)), _data(message))
+        reply_id = getattr(message, "id", None)
+        return cls(
+            saga,
+            _status(getattr(message, "status", None)),
+            _data(message),
+            reply_id if isinstance(reply_id, UUID) else None,
+        )
 
     @property
     def succeeded(self) -> bool:
