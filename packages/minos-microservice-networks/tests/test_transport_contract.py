@@ -201,7 +201,7 @@ async def test_kafka_rejects_bad_records_one_by_one(kafka_bootstrap):
 def test_the_configuration_chooses_the_transport(tmp_path):
     memory = transport_from_config(make_config("svc", {"path": str(tmp_path)}))
     kafka = transport_from_config(
-        make_config("svc", {"path": "x"}, broker_host="127.0.0.1", broker_port=9)
+        make_config("svc", {"path": "x"}, bootstrap="127.0.0.1:9")
     )
     missing = transport_from_config(Section(service=Section(name="svc")))
     assert memory is InMemoryTransport.shared()

@@ -1,3 +1,10 @@
 """Messages exchanged between microservices."""
 
-__all__: list[str] = []
+from . import exceptions, messages
+from .exceptions import *
+from .messages import *
+
+__all__ = [
+    *exceptions.__all__,
+    *messages.__all__,
+]

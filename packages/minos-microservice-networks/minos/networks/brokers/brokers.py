@@ -1,0 +1,183 @@
+"""The brokers: ``send`` queues a message in the outbox of ``broker.queue``.
+
+The insert joins the caller's open transaction on the same pool, so the events
+of an aggregate change, or the reply of a handled command, are queued exactly
+when the change commits (the transactional outbox).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, ClassVar, Self
+from uuid import UUID
+
+from minos.common import DatabasePool, MinosBroker, database_pool
+
+from ..messages import Command, CommandReply, CommandStatus, Event, Message
+from .context import current_trace_id, current_user
+from .outbox import Outbox
+
+if TYPE_CHECKING:
+    from minos.common import MinosConfig
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "Broker",
+    "CommandBroker",
+    "CommandReplyBroker",
+    "EventBroker",
+    "reply_topic_of",
+]
+
+
+def reply_topic_of(service_name: str) -> str:
+    """The topic a service receives its command replies on: ``<name>Reply``."""
+    return f"{service_name}Reply"
+
+
+class Broker(MinosBroker):
+    """Queues messages in the outbox table of one database."""
+
+    message_class: ClassVar[type[Message]] = Message
+
+    def __init__(
+        self,
+        pool: DatabasePool,
+        *args: Any,
+        service_name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.pool = pool
+        self.outbox = Outbox(pool)
+        self.service_name = service_name
+
+    @classmethod
+    def _from_config(cls, *args: Any, config: MinosConfig, **kwargs: Any) -> Self:
+        kwargs.setdefault("service_name", config.service.name)
+        if "pool" not in kwargs:
+            kwargs["pool"] = database_pool(config.broker.queue._asdict())
+        return cls(*args, **kwargs)
+
+    async def _setup(self) -> None:
+        await self.outbox.create_schema()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.pool.description})"
+
+    async def enqueue(self, message: Message, key: str | None = None) -> UUID:
+        """Queue an already built message; return its id."""
+        await self.setup()
+        await self.outbox.enqueue(
+            message.topic, message.avro_bytes, key=key, headers=message.headers
+        )
+        logger.debug("queued %s %s for %r", message.kind, message.id, message.topic)
+        return message.id
+
+    def _reject(self, extra: dict[str, Any]) -> None:
+        if extra:
+            raise TypeError(
+                f"{type(self).__name__}.send() got unexpected arguments {sorted(extra)}"
+            )
+
+    @staticmethod
+    def _context(user: UUID | None, trace_id: UUID | None) -> dict[str, UUID | None]:
+        return {
+            "user": user if user is not None else current_user.get(),
+            "trace_id": trace_id if trace_id is not None else current_trace_id.get(),
+        }
+
+
+def _aggregate_key(data: Any) -> str | None:
+    """The uuid of the aggregate an event is about, if it is about one."""
+    uuid = getattr(data, "uuid", None)
+    return str(uuid) if isinstance(uuid, UUID) else None
+
+
+class EventBroker(Broker):
+    """Publishes events, keyed by the aggregate's uuid when the data has one."""
+
+    message_class = Event
+
+    async def send(
+        self,
+        data: Any,
+        topic: str,
+        *,
+        key: str | None = None,
+        user: UUID | None = None,
+        trace_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> UUID:
+        self._reject(kwargs)
+        message = Event(topic, data, **self._context(user, trace_id))
+        if key is None:
+            key = _aggregate_key(data)
+        return await self.enqueue(message, key)
+
+
+class CommandBroker(Broker):
+    """Sends commands; replies go to ``reply_topic`` (``<service>Reply`` by default)."""
+
+    message_class = Command
+
+    @property
+    def default_reply_topic(self) -> str | None:
+        return reply_topic_of(self.service_name) if self.service_name else None
+
+    async def send(
+        self,
+        data: Any,
+        topic: str,
+        *,
+        saga: UUID | None = None,
+        reply_topic: str | None = None,
+        user: UUID | None = None,
+        key: str | None = None,
+        trace_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> UUID:
+        self._reject(kwargs)
+        message = Command(
+            topic,
+            data,
+            saga,
+            reply_topic or self.default_reply_topic,
+            **self._context(user, trace_id),
+        )
+        if key is None and message.saga is not None:
+            key = str(message.saga)
+        return await self.enqueue(message, key)
+
+
+class CommandReplyBroker(Broker):
+    """Answers commands on the reply topic they named."""
+
+    message_class = CommandReply
+
+    async def send(
+        self,
+        data: Any,
+        topic: str,
+        *,
+        saga: UUID | None = None,
+        status: CommandStatus | int = CommandStatus.SUCCESS,
+        service_name: str | None = None,
+        user: UUID | None = None,
+        key: str | None = None,
+        trace_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> UUID:
+        self._reject(kwargs)
+        message = CommandReply(
+            topic,
+            data,
+            saga,
+            status,
+            service_name or self.service_name,
+            **self._context(user, trace_id),
+        )
+        if key is None and message.saga is not None:
+            key = str(message.saga)
+        return await self.enqueue(message, key)
