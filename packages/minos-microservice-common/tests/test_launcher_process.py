@@ -166,3 +166,40 @@ def test_minos_run_with_another_config_file(service_dir: Path, tmp_path: Path):
 
     assert process.returncode == 0, output
     assert "microservice 'other' stopped" in output
+
+
+def test_a_service_failing_to_stop_makes_the_exit_code_non_zero(
+    service_dir: Path, tmp_path: Path
+):
+    use_services(service_dir, "FirstService", "BrokenStopService")
+    process = start("-c", MAIN, "run", str(service_dir), cwd=tmp_path)
+    wait_for_line(
+        service_dir / "journal.log", "BrokenStopService started (journal)", process
+    )
+
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=TIMEOUT)
+
+    assert process.returncode == 1, output
+    assert "the socket is already gone" in output
+    assert "FirstService stopped" in journal(service_dir)  # the others still stop
+
+
+def test_an_expected_start_up_error_is_reported_without_a_traceback(
+    service_dir: Path, tmp_path: Path
+):
+    config = service_dir / "config.yml"
+    text = config.read_text().replace(
+        "    journal: src.components.Journal\n",
+        "    journal: src.components.Journal\n"
+        "    postgresql_pool: minos.common.PostgreSqlPool\n",
+    )
+    config.write_text(
+        text + "repository:\n  database: nowhere\n  host: 127.0.0.1\n  port: 1\n"
+    )
+    process = start("-c", MAIN, "run", str(service_dir), cwd=tmp_path)
+    output, _ = process.communicate(timeout=TIMEOUT * 2)
+
+    assert process.returncode == 1, output
+    assert "127.0.0.1:1" in output
+    assert "Traceback" not in output

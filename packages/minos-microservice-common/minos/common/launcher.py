@@ -62,6 +62,8 @@ class EntrypointLauncher(MinosSetup):
         self._service_targets = [_resolve_service(target) for target in services]
         self.external_modules = list(external_modules)
         self.log_level = log_level
+        # False once a service's stop() raised: the exit code must show it.
+        self.stopped_cleanly = True
         self.services: list[Any] = []
         self._stop_requested: asyncio.Event | None = None
         self._shutdown: asyncio.Task[None] | None = None
@@ -157,9 +159,17 @@ class EntrypointLauncher(MinosSetup):
                 await self._start_service(target)
         except BaseException as exc:
             if isinstance(exc, Exception):
+                # A minos error already says what is wrong; a traceback only
+                # helps for unexpected ones (it stays available at DEBUG).
+                expected = _root_is_minos_error(exc)
                 logger.error(
-                    "microservice %r failed to start: %s", name, exc, exc_info=exc
+                    "microservice %r failed to start: %s",
+                    name,
+                    exc,
+                    exc_info=None if expected else exc,
                 )
+                if expected:
+                    logger.debug("start-up failure traceback", exc_info=exc)
             await self._stop_everything()
             if isinstance(exc, LaunchException):
                 raise
@@ -207,6 +217,7 @@ class EntrypointLauncher(MinosSetup):
             try:
                 await service.stop()
             except Exception:
+                self.stopped_cleanly = False
                 logger.exception("service %s failed to stop", classname(service))
             else:
                 logger.info("stopped %s", classname(service))
@@ -215,6 +226,16 @@ class EntrypointLauncher(MinosSetup):
             await close_database_pools()
         except Exception:
             logger.exception("closing the database pools failed")
+
+
+def _root_is_minos_error(exc: BaseException) -> bool:
+    """Whether a minos error below the launcher already described the failure."""
+    cause = exc.__cause__
+    while cause is not None:
+        if isinstance(cause, MinosException):
+            return True
+        cause = cause.__cause__
+    return False
 
 
 def _resolve_service(target: Any) -> Any:
@@ -306,6 +327,8 @@ def _run_directory(
         return _fail(str(exc))
     except KeyboardInterrupt:
         return 130
+    if not launcher.stopped_cleanly:
+        return _fail("a service failed to stop cleanly (see the log above)")
     return 0
 
 

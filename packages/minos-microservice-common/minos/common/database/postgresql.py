@@ -136,10 +136,8 @@ class PostgreSqlPool(DatabasePool):
 
     @property
     def description(self) -> str:
-        return (
-            f"PostgreSQL database {self.database!r} at {self.host}:{self.port} "
-            f"as {self.user!r}"
-        )
+        where = f"PostgreSQL database {self.database!r} at {self.host}:{self.port}"
+        return where if self.user is None else f"{where} as {self.user!r}"
 
     def _connection_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
@@ -163,8 +161,7 @@ class PostgreSqlPool(DatabasePool):
                 )
             except psycopg.OperationalError as exc:
                 if attempt == self.connect_attempts:
-                    lines = str(exc).strip().splitlines() or [type(exc).__name__]
-                    reason = lines[-1]
+                    reason = " ".join(str(exc).split()) or type(exc).__name__
                     raise MinosDatabaseConnectionException(
                         f"Cannot connect to the {self.description} after "
                         f"{attempt} attempts: {reason}"

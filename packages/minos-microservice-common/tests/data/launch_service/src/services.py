@@ -32,3 +32,10 @@ class FailingService(FirstService):
 
     async def _setup(self) -> None:
         raise RuntimeError("port 8099 is taken by another process")
+
+
+class BrokenStopService(FirstService):
+    """Starts, but cannot stop."""
+
+    async def _destroy(self) -> None:
+        raise RuntimeError("the socket is already gone")
