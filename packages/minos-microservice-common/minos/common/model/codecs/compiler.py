@@ -96,7 +96,7 @@ def _compile(hint: Any, key: tuple[Any, str]) -> Codec:
         return _store(key, DictCodec(hint, codec_for(args[1] if args else Any)))
     if origin is ModelRef:
         target = codec_for(args[0])
-        if not isinstance(target, ModelCodec):
+        if target.kind != "record":
             raise UnsupportedType(f"ModelRef needs a model type, not {args[0]!r}")
         return _store(key, UnionCodec(hint, [target, SCALARS[UUID]]))
     if origin is EntitySet:
@@ -112,7 +112,7 @@ def _compile(hint: Any, key: tuple[Any, str]) -> Codec:
 
 def _model_arg(hint: Any, args: tuple[Any, ...]) -> Codec:
     codec = codec_for(args[0]) if args else _ANY
-    if not isinstance(codec, ModelCodec):
+    if codec.kind != "record":
         raise UnsupportedType(f"{hint!r} needs a model type")
     return codec
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..abc import Model
 from ..exceptions import MinosModelAttributeException
-from ..names import avro_name
+from ..names import avro_fullname, avro_name
 from ..types import MISSING
 from .base import RANK_NAMED, Codec, Mismatch
 
@@ -48,7 +48,27 @@ class Shape:
 
 
 class Evolution(Shape):
-    """Fields as an older (or other) writer declared them, to be read into ``cls``."""
+    """Fields as an older (or other) writer declared them, to be read into ``cls``.
+
+    ``name`` is the writer's Avro full name (it may differ from ``cls``'s).
+    """
+
+    __slots__ = ("name",)
+
+    def __init__(
+        self,
+        cls: type[Model],
+        fields: tuple[tuple[str, Any], ...],
+        name: str | None = None,
+    ) -> None:
+        super().__init__(cls, fields)
+        self.name = name
+
+    def __eq__(self, other: object) -> bool:
+        return super().__eq__(other) and self.name == other.name  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
 class ModelCodec(Codec):
@@ -192,7 +212,7 @@ class EvolvingModelCodec(Codec):
         self.cls = shape.cls
         self.exact = shape.cls
         self.avro_name, self.namespace = avro_name(shape.cls)
-        self.name = None
+        self.name = shape.name or avro_fullname(shape.cls)
         self.writer = {name: codec_for(hint) for name, hint in shape.fields}
         self.writer_hints = dict(shape.fields)
         self.from_avro = self._from_avro

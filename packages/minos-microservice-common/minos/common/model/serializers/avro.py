@@ -307,6 +307,7 @@ class SchemaTypes:
         self.named: dict[str, Any] = {}
 
     def hint(self, schema: Any, root: bool = False) -> Any:
+        """The type hint of a schema; ``root`` records are read as the target."""
         if isinstance(schema, str):
             if schema in _PRIMITIVES:
                 return _PRIMITIVES[schema]
@@ -324,7 +325,8 @@ class SchemaTypes:
         if kind == "enum":
             return self._enum(schema)
         if kind == "array":
-            item = self.hint(schema["items"])
+            # The records of a top-level list are read as the target too.
+            item = self.hint(schema["items"], root=root)
             container = {
                 "set": set,
                 "entity-set": EntitySet,
@@ -362,16 +364,22 @@ class SchemaTypes:
             dto = ModelType.build(name, fields, namespace or None)
             self.named[fullname] = dto
             return dto
-        declared = cls._declared_hints_or_none()
-        if declared is None:
+        if cls._per_instance_fields:
             return Shape(cls, tuple(fields.items()))
-        if list(declared) == list(fields) and all(
-            repr(declared[name]) == repr(fields[name])
-            and declared[name] == fields[name]
-            for name in fields
-        ):
-            return cls
-        return Evolution(cls, tuple(fields.items()))
+        declared = cls._declared_hints()
+        if list(declared) != list(fields):
+            return Evolution(cls, tuple(fields.items()), fullname)
+        concrete = False
+        for name, hint in fields.items():
+            expected = declared[name]
+            if expected is Any:
+                concrete = True
+            elif repr(expected) != repr(hint) or expected != hint:
+                return Evolution(cls, tuple(fields.items()), fullname)
+        if concrete:
+            # Same fields; the ``Any`` ones hold the written types.
+            return Shape(cls, tuple(fields.items()))
+        return cls
 
     def _enum(self, schema: dict[str, Any]) -> Any:
         fullname = schema["name"]

@@ -76,6 +76,8 @@ def _default(value: Any) -> Any:
         return {name: d[name] for name in value._field_hints()}
     if isinstance(value, (set, frozenset, EntitySet, ValueObjectSet)):
         return list(value)
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
     if isinstance(value, (Decimal, bytes, bytearray, memoryview, timedelta)):
         return _scalar(value)
     if isinstance(value, tuple):
@@ -83,7 +85,9 @@ def _default(value: Any) -> Any:
     raise TypeError(f"values of type {type(value).__name__} cannot be written as JSON")
 
 
-_OPTIONS = orjson.OPT_NON_STR_KEYS
+# Limitation: orjson (3.13) writes ``time`` microseconds wrongly ("00:00:00.10000"
+# for 10 ms), so datetimes, dates and times are passed through to ``isoformat``.
+_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 
 
 def json_dumps(value: Any) -> bytes:
