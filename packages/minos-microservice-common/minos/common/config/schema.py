@@ -58,6 +58,8 @@ class Key:
     kind: str
     required: bool = False
     default: Any = _UNSET
+    minimum: int | None = None
+    maximum: int | None = None
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ _DATABASE = {
     "user": Key(STR),
     "password": Key(STR),
     "host": Key(STR),
-    "port": Key(INT),
+    "port": Key(INT, minimum=1, maximum=65535),
 }
 
 SCHEMA = Section(
@@ -102,19 +104,19 @@ SCHEMA = Section(
         "rest": Section(
             {
                 "host": Key(STR, required=True),
-                "port": Key(INT, required=True),
-                "max_body_size": Key(INT),
+                "port": Key(INT, required=True, minimum=0, maximum=65535),
+                "max_body_size": Key(INT, minimum=1),
             }
         ),
         "broker": Section(
             {
                 "host": Key(STR),
-                "port": Key(INT),
+                "port": Key(INT, minimum=1, maximum=65535),
                 "queue": Section(
                     {
                         **_DATABASE,
-                        "records": Key(INT, default=1000),
-                        "retry": Key(INT, default=2),
+                        "records": Key(INT, default=1000, minimum=1),
+                        "retry": Key(INT, default=2, minimum=0),
                     },
                     database=True,
                 ),
@@ -129,7 +131,11 @@ SCHEMA = Section(
             {"storage": Section({"path": Key(STR, required=True)}, required=True)}
         ),
         "discovery": Section(
-            {"client": Key(DOTTED), "host": Key(STR), "port": Key(INT)},
+            {
+                "client": Key(DOTTED),
+                "host": Key(STR),
+                "port": Key(INT, minimum=1, maximum=65535),
+            },
             empty_when_absent=True,
         ),
     },
@@ -252,7 +258,9 @@ class _Checker:
                 if child.default is not _UNSET:
                     values[name] = _copy(child.default)
                 continue
-            values[name] = self.value(child.kind, value, child_path)
+            values[name] = self.bounded(
+                child, self.value(child.kind, value, child_path), child_path
+            )
         if spec.database:
             self.database(values, path)
         for name, value in raw.items():
@@ -308,6 +316,17 @@ class _Checker:
                 for index, item in enumerate(value)
             ]
         raise AssertionError(f"unknown key kind {kind!r}")
+
+    def bounded(self, key: Key, value: Any, path: tuple[str, ...]) -> Any:
+        """Refuse blank strings and integers outside the key's range."""
+        if key.kind == STR and isinstance(value, str) and not value.strip():
+            raise self.error(path, "must not be empty")
+        if key.kind == INT and isinstance(value, int):
+            if key.minimum is not None and value < key.minimum:
+                raise self.error(path, f"must be at least {key.minimum}, got {value}")
+            if key.maximum is not None and value > key.maximum:
+                raise self.error(path, f"must be at most {key.maximum}, got {value}")
+        return value
 
     def string(self, value: Any, path: tuple[str, ...]) -> str:
         if isinstance(value, str):
