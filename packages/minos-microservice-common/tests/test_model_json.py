@@ -112,7 +112,7 @@ def test_json_data_renders_every_type() -> None:
         "moment": "2024-01-02T03:04:05.678901+00:00",
         "day": "1999-12-31",
         "clock": "23:59:59.000001",
-        "span": 86400.00025,
+        "span": "P1DT0.00025S",
         "identifier": "a2d6fa8f-4d6e-4b8f-9a57-1e1c4b3c2b10",
         "amount": "10.50",
         "color": "blue",
@@ -187,3 +187,14 @@ def test_times_keep_their_microseconds() -> None:
     clock = time(0, 0, 0, 10000)
     assert json_dumps(clock) == b'"00:00:00.010000"'
     assert Record.from_json(record(clock=clock).to_json()).clock == clock
+
+
+def test_durations_are_exact_iso_8601() -> None:
+    span = timedelta(days=99421, microseconds=1)
+    assert to_json_data(span) == "P99421DT0.000001S"
+    assert Record.from_json(record(span=span).to_json()).span == span
+    assert Record.from_dict({**to_json_data(record()), "span": "PT1H30M"}).span == (
+        timedelta(minutes=90)
+    )
+    with pytest.raises(MinosTypeAttributeException, match=r"Record\.span"):
+        Record.from_dict({**to_json_data(record()), "span": "P1Y"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import Enum
@@ -236,8 +237,44 @@ class TimeCodec(Codec):
         return {"type": "long", "logicalType": "time-micros"}
 
 
+_DURATION = re.compile(
+    r"(-)?P(?:(\d+)W)?(?:(\d+)D)?"
+    r"(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)(?:[.,](\d{1,6}))?S)?)?"
+)
+
+
+def format_duration(value: timedelta) -> str:
+    """An exact ISO 8601 duration (``P1DT2.5S``, ``-PT0.000001S``)."""
+    sign = "-" if value < timedelta(0) else ""
+    value = abs(value)
+    text = f"{sign}P{value.days}D" if value.days else f"{sign}P"
+    seconds, micros = value.seconds, value.microseconds
+    if seconds or micros or not value.days:
+        fraction = f".{micros:06d}".rstrip("0") if micros else ""
+        text += f"T{seconds}{fraction}S"
+    return text
+
+
+def parse_duration(text: str) -> timedelta | None:
+    """Parse an ISO 8601 duration without years or months (None if invalid)."""
+    match = _DURATION.fullmatch(text.strip())
+    if match is None or text.strip() in ("P", "-P") or text.rstrip().endswith("T"):
+        return None
+    sign, weeks, days, hours, minutes, seconds, fraction = match.groups()
+    value = timedelta(
+        weeks=int(weeks or 0),
+        days=int(days or 0),
+        hours=int(hours or 0),
+        minutes=int(minutes or 0),
+        seconds=int(seconds or 0),
+        microseconds=int((fraction or "").ljust(6, "0")),
+    )
+    return -value if sign else value
+
+
 class TimedeltaCodec(Codec):
-    """Durations; numbers are taken as seconds. Avro: ``long`` microseconds."""
+    """Durations; numbers are seconds, strings ISO 8601 durations (``P1DT2.5S``).
+    Avro: ``long`` microseconds."""
 
     hint = timedelta
     exact = timedelta
@@ -253,6 +290,14 @@ class TimedeltaCodec(Codec):
                 return timedelta(seconds=value)
             except OverflowError:
                 raise self.mismatch(value, "out of range") from None
+        if isinstance(value, str):
+            try:
+                parsed = parse_duration(value)
+            except OverflowError:
+                parsed = None
+            if parsed is not None:
+                return parsed
+            raise self.mismatch(value, "not an ISO 8601 duration like P1DT2.5S")
         raise self.mismatch(value)
 
     def schema(self, defined: set[str]) -> Any:

@@ -12,6 +12,7 @@ from uuid import UUID
 import orjson
 
 from ..abc import Model
+from ..codecs.scalars import format_duration
 from ..exceptions import MinosSerializationException
 from ..types import EntitySet, ValueObjectSet
 
@@ -23,8 +24,8 @@ JsonValue = Any
 def to_json_data(value: Any) -> JsonValue:
     """Plain JSON-compatible data for a value.
 
-    Models become objects of their fields; UUIDs, datetimes (ISO 8601) and
-    decimals strings; durations seconds; bytes base64; sets lists; enums values.
+    Models become objects of their fields; UUIDs, datetimes, durations (ISO 8601)
+    and decimals strings; bytes base64; sets lists; enums their values.
     """
     kind = type(value)
     if kind is str or kind is int or kind is float or kind is bool or value is None:
@@ -59,7 +60,7 @@ def _scalar(value: Any) -> JsonValue:
     if isinstance(value, (datetime, date, time)):
         return value.isoformat()
     if isinstance(value, timedelta):
-        return value.total_seconds()
+        return format_duration(value)
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, (bytes, bytearray, memoryview)):
