@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Any, Union
 from uuid import UUID
 
 from ..model import (
+    DataTransferObject,
     DeclarativeModel,
     EntitySet,
+    ModelType,
     ValueObjectSet,
     decode_value,
     encode_value,
@@ -24,6 +26,38 @@ __all__ = ["AggregateDiff", "FieldDiff", "FieldDiffContainer", "IncrementalField
 
 _UNSET = object()
 
+# A field value is encoded inside a one-field record typed with the field's
+# declared type when it is known: an empty ``EntitySet[Item]`` says nothing
+# about ``Item`` by itself.
+_WRAPPER_NAME = "FieldDiffValue"
+_WRAPPER_NAMESPACE = "minos.common.aggregate"
+_WRAPPERS: dict[Any, type[DataTransferObject]] = {}
+
+
+def encode_field_value(value: Any, hint: Any = None) -> bytes:
+    """The Avro bytes of a field value, typed with ``hint`` when given."""
+    if hint is None:
+        return encode_value(value)
+    try:
+        wrapper = _WRAPPERS.get(hint)
+    except TypeError:  # an unhashable hint: build the type every time
+        wrapper = None
+    if wrapper is None:
+        wrapper = ModelType.build(_WRAPPER_NAME, {"value": hint}, _WRAPPER_NAMESPACE)
+        try:
+            _WRAPPERS[hint] = wrapper
+        except TypeError:
+            pass
+    return encode_value(wrapper(value))
+
+
+def decode_field_value(data: bytes) -> Any:
+    """The field value ``encode_field_value`` encoded."""
+    value = decode_value(data)
+    if isinstance(value, DataTransferObject) and type(value).__name__ == _WRAPPER_NAME:
+        return value.value
+    return value
+
 
 class FieldDiff(DeclarativeModel):
     """One field of an aggregate and its new value.
@@ -36,9 +70,11 @@ class FieldDiff(DeclarativeModel):
     name: str
     data: bytes
 
-    def __init__(self, name: str, value: Any = _UNSET, *, data: Any = _UNSET) -> None:
+    def __init__(
+        self, name: str, value: Any = _UNSET, *, hint: Any = None, data: Any = _UNSET
+    ) -> None:
         if value is not _UNSET:
-            data = encode_value(value)
+            data = encode_field_value(value, hint)
         if data is _UNSET:
             raise MinosAggregateException(f"FieldDiff {name!r} needs a value")
         super().__init__(name, data)
@@ -51,7 +87,7 @@ class FieldDiff(DeclarativeModel):
         try:
             return self.__dict__["_value"]
         except KeyError:
-            value = decode_value(self.data)
+            value = decode_field_value(self.data)
             object.__setattr__(self, "_value", value)
             return value
 
@@ -111,7 +147,7 @@ class IncrementalFieldDiff(FieldDiff):
         data: Any = _UNSET,
     ) -> None:
         if value is not _UNSET:
-            data = encode_value(value)
+            data = encode_field_value(value)
         if data is _UNSET:
             raise MinosAggregateException(
                 f"IncrementalFieldDiff {name!r} needs a value"
@@ -189,15 +225,25 @@ class FieldDiffContainer(DeclarativeModel):
         return f"FieldDiffContainer({self.diffs!r})"
 
     @classmethod
-    def from_values(cls, values: dict[str, Any]) -> FieldDiffContainer:
-        """One ``FieldDiff`` per item of ``values``."""
-        return cls(FieldDiff(name, value) for name, value in values.items())
+    def from_values(
+        cls, values: dict[str, Any], hints: dict[str, Any] | None = None
+    ) -> FieldDiffContainer:
+        """One ``FieldDiff`` per item of ``values`` (typed with ``hints``)."""
+        hints = hints or {}
+        return cls(
+            FieldDiff(name, value, hint=hints.get(name))
+            for name, value in values.items()
+        )
 
     @classmethod
     def from_difference(
-        cls, new: dict[str, Any], old: dict[str, Any]
+        cls,
+        new: dict[str, Any],
+        old: dict[str, Any],
+        hints: dict[str, Any] | None = None,
     ) -> FieldDiffContainer:
         """The diffs that turn the ``old`` field values into the ``new`` ones."""
+        hints = hints or {}
         diffs: list[FieldDiff] = []
         for name, value in new.items():
             previous = old.get(name, _UNSET)
@@ -219,7 +265,7 @@ class FieldDiffContainer(DeclarativeModel):
                     for v in changes.removed
                 ]
             else:
-                diffs.append(FieldDiff(name, value))
+                diffs.append(FieldDiff(name, value, hint=hints.get(name)))
         return cls(diffs)
 
 
@@ -308,7 +354,9 @@ class AggregateDiff(DeclarativeModel):
             aggregate.version + 1,
             action,
             datetime.now(UTC),
-            FieldDiffContainer.from_values(aggregate.state_fields()),
+            FieldDiffContainer.from_values(
+                aggregate.state_fields(), type(aggregate).field_types()
+            ),
         )
 
     @classmethod
@@ -323,7 +371,9 @@ class AggregateDiff(DeclarativeModel):
             new.version + 1,
             Action.UPDATE,
             datetime.now(UTC),
-            FieldDiffContainer.from_difference(new.state_fields(), old_fields),
+            FieldDiffContainer.from_difference(
+                new.state_fields(), old_fields, type(new).field_types()
+            ),
         )
 
     @classmethod

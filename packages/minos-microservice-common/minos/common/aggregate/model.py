@@ -141,7 +141,9 @@ class Aggregate(Entity):
 
     def state_fields(self) -> dict[str, Any]:
         """The declared fields (all but uuid, version, created_at, updated_at)."""
-        return {k: v for k, v in self.items() if k not in BASE_FIELDS}
+        # Field names may shadow mapping methods (a field called ``items``).
+        values = self.__dict__
+        return {k: values[k] for k in self._field_hints() if k not in BASE_FIELDS}
 
     def _mark_persisted(self) -> None:
         """Remember the field values as stored, to diff the next ``save`` against."""
@@ -167,7 +169,7 @@ class Aggregate(Entity):
         )
 
     def apply_diff(self, diff: AggregateDiff) -> None:
-        """Apply a stored change (the next version) to this aggregate."""
+        """Apply a stored change (the next version); the result counts as stored."""
         if diff.uuid != self.uuid:
             raise MinosAggregateException(
                 f"Cannot apply a diff of {diff.uuid} to {type(self).__name__} "
@@ -191,6 +193,7 @@ class Aggregate(Entity):
                 setattr(self, change.name, change.value)
         self.version = diff.version
         self.updated_at = diff.created_at
+        self._mark_persisted()
 
     @classmethod
     def from_diff(cls, diff: AggregateDiff, **kwargs: Any) -> Self:
@@ -256,7 +259,7 @@ class Aggregate(Entity):
         """Reload the latest stored version, dropping unsaved changes."""
         snapshot = self._need(self, None, "_snapshot")
         fresh = await snapshot.get(type(self), self.uuid)
-        self.__dict__.update({name: fresh.__dict__[name] for name in self.keys()})
+        self.__dict__.update({k: fresh.__dict__[k] for k in self._field_hints()})
         self._mark_persisted()
 
     # --- writing ----------------------------------------------------------------------

@@ -196,6 +196,11 @@ class MinosSnapshot(MinosSetup, ABC):
             logger.debug("Snapshot caught up %d aggregates", updated)
         return updated
 
+    async def synchronized_until(self) -> int:
+        """The id of the last event ``synchronize`` has fully applied."""
+        await self.setup()
+        return await self._get_offset()
+
     async def _catch_up(
         self, uuid: UUID, row: SnapshotRow | None
     ) -> SnapshotRow | None:

@@ -81,11 +81,13 @@ _INFINITIES = (float("inf"), float("-inf"))
 
 
 def _model_fields(value: Any) -> Mapping[str, Any] | None:
-    """The fields of a model (anything with a ``fields`` mapping of values)."""
+    """The field values of a model, or ``None`` for anything else."""
     from ..model.abc import Model
 
     if isinstance(value, Model):
-        return {name: value[name] for name in value.keys()}
+        # Field names may shadow mapping methods (a field called ``items``).
+        values = value.__dict__
+        return {name: values[name] for name in value._field_hints()}
     return None
 
 
