@@ -1,5 +1,34 @@
-"""Typed models: declaration, validation, Avro and JSON serialization."""
+"""Typed models: declaration, validation, Avro and JSON serialization.
 
+Declaring: ``class Book(Entity): title: str; authors: list[Author]``. Fields are
+the class annotations (``from __future__ import annotations`` and references
+to classes defined later in the module work); names starting with ``_`` and
+``ClassVar`` annotations are not fields. Positional arguments follow
+declaration order, skipping keyword-only fields (``field(kw_only=True)``, as
+``Entity.uuid``). Class-level values are defaults, ``Optional`` fields default
+to ``None``, list/dict/set defaults are copied per instance.
+
+Validation converts what a user means and refuses the rest, naming the model,
+field, expected type and given value: an ``int`` where ``float`` is declared;
+a string holding a UUID for ``UUID`` and ``ModelRef``; a mapping for a nested
+model; ISO 8601 strings for ``datetime``, ``date`` and ``time``; numbers
+(seconds) or ISO 8601 durations for ``timedelta``; ``int``/``str`` for
+``Decimal``; an enum value for an ``Enum``. Datetimes are held timezone-aware
+in UTC (naive ones are taken as UTC). ``Union`` takes the first branch, in
+declared order, that accepts the value.
+
+Avro (``avro_bytes``, ``encode_value``): the bytes carry the writer schema, so
+they are readable after the model gains fields with defaults, and classes are
+found again by their Avro name (module and qualified name). ``Decimal`` is
+written with the ``big-decimal`` logical type (any scale, exact), ``timedelta``
+as ``long`` microseconds (``timedelta-micros``), sets as arrays.
+
+JSON (``to_json_data``, ``json_dumps``, ``Model.from_json``): UUIDs, datetimes,
+durations (ISO 8601) and decimals are strings, bytes base64, sets lists, enums
+their values, models objects of their fields.
+"""
+
+from . import abc, declarative, dynamic, exceptions, fields, serializers, types, utils
 from .abc import *
 from .codecs import *
 from .declarative import *
@@ -9,3 +38,14 @@ from .fields import *
 from .serializers import *
 from .types import *
 from .utils import *
+
+__all__ = [
+    *abc.__all__,
+    *declarative.__all__,
+    *dynamic.__all__,
+    *exceptions.__all__,
+    *fields.__all__,
+    *serializers.__all__,
+    *types.__all__,
+    *utils.__all__,
+]

@@ -48,14 +48,15 @@ def register(cls: type) -> None:
         _REGISTRY[avro_fullname(cls)] = cls
 
 
-def lookup(fullname: str) -> Any:
-    """The class registered (or already imported) under an Avro full name, if any.
+def lookup(fullname: str, search_modules: bool = False) -> Any:
+    """The class registered under an Avro full name, if any.
 
-    Only modules that are already imported are searched: decoding bytes never
-    imports code named by the data.
+    Models register themselves when defined. With ``search_modules`` (for enums,
+    which are not registered until used in a model), the already imported
+    modules are searched too: decoding bytes never imports code named by data.
     """
     found = _REGISTRY.get(fullname)
-    if found is not None:
+    if found is not None or not search_modules:
         return found
     parts = fullname.split(".")
     for index in range(len(parts) - 1, 0, -1):

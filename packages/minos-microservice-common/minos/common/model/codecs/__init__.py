@@ -1,4 +1,5 @@
 """Per-type validation and Avro conversion, compiled once per declared type."""
 
-from .base import *
-from .compiler import *
+from .compiler import codec_for
+
+__all__: list[str] = []

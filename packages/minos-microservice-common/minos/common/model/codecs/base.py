@@ -60,6 +60,8 @@ class Codec:
     kind: str = ""
     name: str | None = None
     to_avro: Callable[[Any], Any] | None = None
+    #: Like ``to_avro`` without fastavro's union tags: the plain Avro datum.
+    to_plain: Callable[[Any], Any] | None = None
     from_avro: Callable[[Any], Any] | None = None
     json_differs: bool = False
     intrinsically_dynamic: bool = False

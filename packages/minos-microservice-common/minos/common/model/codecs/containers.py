@@ -44,6 +44,8 @@ class ListCodec(Codec):
         self.json_differs = item.json_differs
         convert = item.to_avro
         self.to_avro = (lambda v: [convert(x) for x in v]) if convert else None
+        plain = item.to_plain
+        self.to_plain = (lambda v: [plain(x) for x in v]) if plain else None
         parse = item.from_avro
         self.from_avro = (lambda v: [parse(x) for x in v]) if parse else None
 
@@ -80,6 +82,8 @@ class SetCodec(ListCodec):
         super().__init__(hint, item)
         convert, parse, container = item.to_avro, item.from_avro, self.container
         self.to_avro = (lambda v: [convert(x) for x in v]) if convert else list
+        plain = item.to_plain
+        self.to_plain = (lambda v: [plain(x) for x in v]) if plain else list
         self.from_avro = (
             (lambda v: container(parse(x) for x in v)) if parse else container
         )
@@ -162,6 +166,10 @@ class DictCodec(Codec):
         convert = value.to_avro
         self.to_avro = (
             (lambda v: {k: convert(x) for k, x in v.items()}) if convert else None
+        )
+        plain = value.to_plain
+        self.to_plain = (
+            (lambda v: {k: plain(x) for k, x in v.items()}) if plain else None
         )
         parse = value.from_avro
         self.from_avro = (

@@ -91,6 +91,8 @@ class ModelCodec(Codec):
         )
         self.fields: list[tuple[str, Codec]] | None = None
         self.to_avro = self._late_to_avro
+        self.to_plain = self._late_to_plain
+        self._plain: Callable[[Any], Any] | None = None
         self.from_avro = self._late_from_avro
         self._encode: Callable[[Any], Any] | None = None
         self._decode: Callable[[Any], Any] | None = None
@@ -120,8 +122,11 @@ class ModelCodec(Codec):
             (name, codec_for(hint)) for name, hint in self.field_hints().items()
         ]
         if self.static:
-            self._encode, self._decode = _generate(self.cls, self.fields, self._hints)
+            self._encode, self._plain, self._decode = _generate(
+                self.cls, self.fields, self._hints
+            )
             self.to_avro = self._encode
+            self.to_plain = self._plain
             self.from_avro = self._decode
 
     def children(self) -> list[Codec]:
@@ -134,6 +139,13 @@ class ModelCodec(Codec):
             if self._encode is None:
                 raise TypeError(f"{self.cls.__name__} holds Any; concretize first")
         return self._encode(value)
+
+    def _late_to_plain(self, value: Any) -> Any:
+        if self._plain is None:
+            self.compile()
+            if self._plain is None:
+                raise TypeError(f"{self.cls.__name__} holds Any; concretize first")
+        return self._plain(value)
 
     def _late_from_avro(self, datum: Any) -> Any:
         if self._decode is None:
@@ -241,10 +253,11 @@ class EvolvingModelCodec(Codec):
 
 def _generate(
     cls: type[Model], fields: list[tuple[str, Codec]], hints: dict[str, Any] | None
-) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+) -> tuple[Callable[[Any], Any], Callable[[Any], Any], Callable[[Any], Any]]:
     """Generate straight-line record converters for one model class."""
     namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_hints": hints}
     encode_items = []
+    plain_items = []
     decode_lines = []
     for index, (name, codec) in enumerate(fields):
         key = repr(name)
@@ -253,6 +266,11 @@ def _generate(
         else:
             namespace[f"_e{index}"] = codec.to_avro
             encode_items.append(f"{key}: _e{index}(d[{key}])")
+        if codec.to_plain is None:
+            plain_items.append(f"{key}: d[{key}]")
+        else:
+            namespace[f"_p{index}"] = codec.to_plain
+            plain_items.append(f"{key}: _p{index}(d[{key}])")
         if codec.from_avro is not None:
             namespace[f"_d{index}"] = codec.from_avro
             decode_lines.append(f"    datum[{key}] = _d{index}(datum[{key}])")
@@ -260,6 +278,11 @@ def _generate(
         "def encode(value):\n"
         "    d = value.__dict__\n"
         f"    return {{{', '.join(encode_items)}}}\n"
+    )
+    encode_src += (
+        "def plain(value):\n"
+        "    d = value.__dict__\n"
+        f"    return {{{', '.join(plain_items)}}}\n"
     )
     decode_src = "def decode(datum):\n" + "".join(line + "\n" for line in decode_lines)
     decode_src += "    obj = _new(_cls)\n"
@@ -269,4 +292,4 @@ def _generate(
     decode_src += "    return obj\n"
     exec(encode_src, namespace)
     exec(decode_src, namespace)
-    return namespace["encode"], namespace["decode"]
+    return namespace["encode"], namespace["plain"], namespace["decode"]

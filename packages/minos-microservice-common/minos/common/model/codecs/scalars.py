@@ -352,6 +352,7 @@ class EnumCodec(Codec):
         self.name = f"{namespace}.{name}" if namespace else name
         self.symbols = list(enum.__members__)
         self.to_avro = _enum_name
+        self.to_plain = _enum_name
         self.from_avro = enum.__members__.__getitem__
 
     def validate(self, value: Any) -> Any:

@@ -58,6 +58,9 @@ class OptionalCodec(Codec):
         self.kind = inner.kind
         convert = inner.to_avro
         parse = inner.from_avro
+        plain = inner.to_plain
+        if plain is not None:
+            self.to_plain = lambda v: None if v is None else plain(v)
         if isinstance(inner, UnionCodec):
             # Optional[ModelRef[T]]: one flat Avro union, the inner one tags values.
             self.to_avro = lambda v: None if v is None else convert(v)  # type: ignore[misc]
@@ -138,6 +141,7 @@ class UnionCodec(Codec):
         self.records = [b for b in branches if b.kind == "record"]
         self._dispatch: dict[type, Codec] = {}
         self.to_avro = self._to_avro
+        self.to_plain = self._to_plain
         self.from_avro = self._from_avro
 
     def children(self) -> list[Codec]:
@@ -182,6 +186,10 @@ class UnionCodec(Codec):
         datum = convert(value) if convert is not None else value
         tag = self.tags[id(branch)]
         return datum if tag is None else (tag, datum)
+
+    def _to_plain(self, value: Any) -> Any:
+        convert = self.branch_of(value).to_plain
+        return convert(value) if convert is not None else value
 
     def _from_avro(self, datum: Any) -> Any:
         if type(datum) is tuple:

@@ -65,6 +65,7 @@ class _Writer:
 _WRITERS: dict[Any, _Writer] = {}
 _READERS: dict[tuple[bytes, Any], tuple[Any, Any]] = {}
 _LAST: dict[Any, tuple[bytes, Any, Any]] = {}
+_MAX_READERS = 2048
 
 
 def _writer(hint: Any) -> _Writer:
@@ -210,6 +211,9 @@ def _header(data: Any, target: Any) -> tuple[int, Any, Any]:
             raise MinosSerializationException(
                 f"malformed schema in bytes: {error}"
             ) from None
+        if len(_READERS) >= _MAX_READERS:
+            # Bytes from outside may carry ever new schemas: forget the oldest.
+            del _READERS[next(iter(_READERS))]
         reader = _READERS[key] = _reader(schema, target)
     return end, reader[0], reader[1]
 
@@ -384,7 +388,7 @@ class SchemaTypes:
     def _enum(self, schema: dict[str, Any]) -> Any:
         fullname = schema["name"]
         symbols = tuple(schema["symbols"])
-        found = lookup(fullname)
+        found = lookup(fullname, search_modules=True)
         if isinstance(found, type) and issubclass(found, Enum):
             if set(symbols) <= set(found.__members__):
                 self.named[fullname] = found
@@ -423,8 +427,8 @@ def model_schema(model: Any) -> dict[str, Any]:
 
 def model_datum(model: Model) -> dict[str, Any]:
     """The Avro datum of a model, as fastavro writes it."""
-    writer = _writer(_concrete(model))
-    return untag(writer.convert(model)) if writer.convert else model  # type: ignore
+    plain = codec_for(_concrete(model)).to_plain
+    return plain(model) if plain is not None else model  # type: ignore[no-any-return]
 
 
 def decode_datum(cls: type[Model], schema: Any, data: Any) -> Any:

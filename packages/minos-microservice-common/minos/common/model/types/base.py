@@ -6,7 +6,7 @@ import types
 import typing
 from typing import Any, Union, get_args, get_origin
 
-__all__ = ["MISSING", "NoneType", "type_repr"]
+__all__: list[str] = []
 
 NoneType = type(None)
 
