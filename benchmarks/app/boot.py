@@ -67,11 +67,28 @@ def build_launcher(side: str, config_path: Path) -> Any:
     # release (``Aggregate.get() got multiple values for argument '_snapshot'``
     # with dependency-injector 4.46 and later).
     modules = [_import("benchmarks.app.injected")]
-    if side == "peer":
-        return launcher_cls.from_config(
-            config=config, external_modules=modules, log_level=LOG_LEVEL
-        )
-    return launcher_cls.from_config(config, external_modules=modules)
+    return launcher_cls.from_config(
+        config=config, external_modules=modules, log_level=LOG_LEVEL
+    )
+
+
+def _require(path: str) -> None:
+    """Import the object a dotted configuration path names, or say it is missing."""
+    module_name, _, attribute = path.rpartition(".")
+    module = _import(module_name)
+    if not hasattr(module, attribute):
+        raise Unavailable(f"{module_name} has no {attribute} yet (config: {path})")
+
+
+def _named_objects(config: dict[str, Any]) -> list[str]:
+    service = config["service"]
+    return [
+        service["aggregate"],
+        *service["injections"].values(),
+        *service["services"],
+        config["commands"]["service"],
+        config["queries"]["service"],
+    ]
 
 
 def config_for(
@@ -80,7 +97,8 @@ def config_for(
     services: list[str] | None = None,
     rest_port: int = 8082,
 ) -> Path:
-    """Write the run's ``config.yml`` from the servers the runner gave."""
+    """Write the run's ``config.yml`` from the servers the runner gave, once
+    every class it names exists on this side (``Unavailable`` otherwise)."""
     config = service_config(
         params["postgres"],
         params.get("kafka", "127.0.0.1:9092"),
@@ -89,6 +107,9 @@ def config_for(
         injections=injections,
         services=services,
     )
+    ensure_available()
+    for path in _named_objects(config):
+        _require(path)
     return write_config(config, params["workdir"])
 
 
@@ -115,7 +136,6 @@ async def service_process(side: str, params: dict[str, Any]) -> AsyncIterator[st
     from ..workloads.raw import APP_TOPICS, ensure_topics
     from .process import served
 
-    ensure_available()
     port = int(params["port"])
     path = config_for(params, rest_port=port)
     await ensure_topics(params["kafka"], APP_TOPICS)

@@ -37,27 +37,35 @@ def _open_log(path: Path) -> BinaryIO:
     return path.open("wb")
 
 
+async def _answers(host: str, port: int, path: str) -> bool:
+    from ..httpclient import HttpClient, HttpError
+
+    try:
+        async with HttpClient.open(host, port) as client:
+            status, _ = await asyncio.wait_for(client.request("GET", path), 2)
+    except (TimeoutError, OSError, HttpError, ValueError):
+        return False
+    return status == 200
+
+
 async def _wait_until_ready(
     process: asyncio.subprocess.Process, url: str, log: Path, within: float
 ) -> None:
-    import aiohttp
-
+    address, _, path = url.removeprefix("http://").partition("/")
+    host, _, port = address.rpartition(":")
     deadline = time.monotonic() + within
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
-        while True:
-            if process.returncode is not None:
-                raise ServerFailed(
-                    f"the server exited with {process.returncode}:\n{_log_tail(log)}"
-                )
-            with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
-                async with session.get(url) as response:
-                    if response.status == 200:
-                        return
-            if time.monotonic() > deadline:
-                raise ServerFailed(
-                    f"no answer from {url} within {within:.0f} s:\n{_log_tail(log)}"
-                )
-            await asyncio.sleep(0.1)
+    while True:
+        if process.returncode is not None:
+            raise ServerFailed(
+                f"the server exited with {process.returncode}:\n{_log_tail(log)}"
+            )
+        if await _answers(host, int(port), "/" + path):
+            return
+        if time.monotonic() > deadline:
+            raise ServerFailed(
+                f"no answer from {url} within {within:.0f} s:\n{_log_tail(log)}"
+            )
+        await asyncio.sleep(0.1)
 
 
 @contextlib.asynccontextmanager

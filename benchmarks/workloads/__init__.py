@@ -143,8 +143,9 @@ WORKLOADS: tuple[Workload, ...] = (
         postgres=True,
         kafka=True,
         repetitions=2,
-        params={"count": 200, "rate": 40.0, "timeout": 90},
-        quick={"count": 20, "rate": 20.0, "timeout": 90},
+        # A light, steady load: this measures latency, not saturation.
+        params={"count": 100, "rate": 10.0, "timeout": 90},
+        quick={"count": 20, "rate": 10.0, "timeout": 90},
         ceiling_note="aiokafka send -> consumer receive",
     ),
     _w(

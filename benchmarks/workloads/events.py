@@ -17,6 +17,10 @@ from ..measure import result
 
 __all__ = ["latency_ceiling", "latency_ours", "latency_peer"]
 
+# Connections the command client keeps open: enough that commands sent at the
+# offered rate never queue behind one another in the client.
+CONNECTIONS = 8
+
 
 async def _open_loop(
     send: Callable[[int], Awaitable[tuple[str, float]]], count: int, rate: float
@@ -33,13 +37,12 @@ async def _open_loop(
     return dict(await asyncio.gather(*tasks))
 
 
-async def _wait_seen(
-    session: Any, base: str, keys: set[str], within: float
-) -> dict[str, float]:
+async def _wait_seen(client: Any, keys: set[str], within: float) -> dict[str, float]:
     deadline = time.perf_counter() + within
     while True:
-        async with session.get(f"{base}/seen") as response:
-            seen = await response.json()
+        status, seen = await client.request("GET", "/seen")
+        if status != 200:
+            raise RuntimeError(f"GET /seen answered {status}: {seen!r}")
         missing = keys - set(seen)
         if not missing:
             return seen
@@ -52,32 +55,31 @@ async def _wait_seen(
 
 
 async def _framework_latency(side: str, params: dict[str, Any]) -> dict[str, Any]:
-    import aiohttp
-
     from ..app.boot import service_process
+    from ..httpclient import HttpClient
 
     count, rate = int(params["count"]), float(params["rate"])
     within = float(params["timeout"])
     async with service_process(side, params) as base:
-        async with aiohttp.ClientSession() as session:
+        host, _, port = base.removeprefix("http://").rpartition(":")
+        async with HttpClient.open(host, int(port), CONNECTIONS) as client:
 
             async def send(index: int) -> tuple[str, float]:
                 body = {"name": f"item-{index}", "count": index}
                 body |= {"street": "Main Street 1", "city": "Springfield"}
                 sent = time.perf_counter()
-                async with session.post(f"{base}/items", json=body) as response:
-                    answer = await response.json()
-                    if response.status != 200:
-                        raise RuntimeError(f"POST /items answered {answer!r}")
+                status, answer = await client.request("POST", "/items", body)
+                if status != 200:
+                    raise RuntimeError(f"POST /items answered {status}: {answer!r}")
                 return answer["uuid"], sent
 
             # One event through the whole path first: connections, consumer group.
             key, _ = await send(-1)
-            await _wait_seen(session, base, {key}, within)
+            await _wait_seen(client, {key}, within)
 
             started = time.perf_counter()
             sent = await _open_loop(send, count, rate)
-            seen = await _wait_seen(session, base, set(sent), within)
+            seen = await _wait_seen(client, set(sent), within)
     latencies = [seen[key] - sent[key] for key in sent]
     finished = max(seen[key] for key in sent)
     return result(count, finished - started, latencies, rate=rate)

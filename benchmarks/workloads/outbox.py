@@ -38,6 +38,20 @@ async def _fill_outbox(count: int) -> None:
         await broker.send(AggregateDiff.from_aggregate(item), topic=TOPIC)
 
 
+# Seconds a producer gets to stop once the measurement is over.
+STOP_WITHIN = 10.0
+
+
+async def _cancelled(task: asyncio.Task[Any]) -> None:
+    """Cancel ``task`` and wait a bounded time: a dispatch loop may swallow
+    a cancellation that lands while ``asyncio.wait_for`` completes."""
+    for _ in range(5):
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=STOP_WITHIN / 5)
+        if done:
+            return
+
+
 @contextlib.asynccontextmanager
 async def _producer_running(side: str, config_path: Path) -> Any:
     """The side's ``ProducerService`` started as its launcher would start it."""
@@ -52,18 +66,16 @@ async def _producer_running(side: str, config_path: Path) -> Any:
         try:
             yield service
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            await _cancelled(task)
             with contextlib.suppress(Exception):
-                await service.stop()
+                await asyncio.wait_for(service.stop(), STOP_WITHIN)
         return
     service = ProducerService.from_config(config)
     await service.start()
     try:
         yield service
     finally:
-        await service.stop()
+        await asyncio.wait_for(service.stop(), STOP_WITHIN)
 
 
 async def _framework_drain(side: str, params: dict[str, Any]) -> dict[str, Any]:

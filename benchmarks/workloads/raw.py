@@ -74,6 +74,9 @@ async def ensure_topics(bootstrap: str, names: tuple[str, ...] | list[str]) -> N
         await admin.close()
 
 
+FETCH_WAIT_MS = 5
+
+
 class TopicReader:
     """Reads partition 0 of a one-partition topic from its start, noting when
     each message arrived (``time.perf_counter``), keyed by ``key_of(value)``."""
@@ -91,10 +94,14 @@ class TopicReader:
     async def start(self) -> None:
         from aiokafka import AIOKafkaConsumer, TopicPartition
 
+        # A short fetch wait: the reader is the measuring instrument, and a
+        # broker that answers a fetch only when the wait expires would
+        # otherwise add up to the client's default 500 ms to every reading.
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            fetch_max_wait_ms=FETCH_WAIT_MS,
         )
         await self._consumer.start()
         self._consumer.assign([TopicPartition(self.topic, 0)])
@@ -173,7 +180,8 @@ async def connections(
 
 
 async def http_load(
-    url: str,
+    base: str,
+    path: str,
     count: int,
     concurrency: int,
     warmup: int,
@@ -181,23 +189,20 @@ async def http_load(
     method: str = "GET",
     body: Any = None,
 ) -> dict[str, Any]:
-    """``count`` requests from ``concurrency`` clients over kept-alive connections.
+    """``count`` requests from ``concurrency`` clients, a kept-alive connection
+    each: the one HTTP load every side gets (see ``benchmarks.httpclient``)."""
+    from ..httpclient import HttpClient
 
-    The one HTTP client every side uses: aiohttp with a connection per client.
-    """
-    import aiohttp
-
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    timeout = aiohttp.ClientTimeout(total=30)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+    host, _, port = base.removeprefix("http://").rpartition(":")
+    async with HttpClient.open(host, int(port), concurrency) as client:
+        request = client.encode(method, path, body)
 
         async def operation(index: int) -> None:
-            async with session.request(method, url, json=body) as response:
-                payload = await response.read()
-                if response.status != 200:
-                    raise RuntimeError(
-                        f"{method} {url} answered {response.status}: {payload[:200]!r}"
-                    )
+            status, payload = await client.send(request)
+            if status != 200:
+                raise RuntimeError(
+                    f"{method} {path} answered {status}: {payload[:200]!r}"
+                )
 
         return await timed_concurrent(
             operation, count, concurrency, warmup=warmup, max_seconds=max_seconds

@@ -20,7 +20,7 @@ async def _framework_query(side: str, params: dict[str, Any]) -> dict[str, Any]:
 
     async with service_process(side, params) as base:
         return await http_load(
-            f"{base}/items", concurrency=int(params["concurrency"]), **loop_args(params)
+            base, "/items", concurrency=int(params["concurrency"]), **loop_args(params)
         )
 
 
@@ -36,9 +36,9 @@ async def query_ceiling(params: dict[str, Any]) -> dict[str, Any]:
     from ..app.process import served
 
     port = int(params["port"])
-    url = f"http://127.0.0.1:{port}/items"
+    base = f"http://127.0.0.1:{port}"
     log = Path(params["workdir"]) / "bare.log"
-    async with served("benchmarks.app.bare", [str(port)], url, log):
+    async with served("benchmarks.app.bare", [str(port)], f"{base}/items", log):
         return await http_load(
-            url, concurrency=int(params["concurrency"]), **loop_args(params)
+            base, "/items", concurrency=int(params["concurrency"]), **loop_args(params)
         )

@@ -16,7 +16,8 @@ async def _framework_roundtrip(side: str, params: dict[str, Any]) -> dict[str, A
 
     async with service_process(side, params) as base:
         return await http_load(
-            f"{base}/orders",
+            base,
+            "/orders",
             concurrency=1,
             method="POST",
             body={"quantity": 2},
