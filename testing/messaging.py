@@ -79,7 +79,7 @@ def make_config(
     ):
         if path is not None:
             data[section] = {"service": path}
-    return MinosConfig(data)
+    return MinosConfig(data, with_environment=False)
 
 
 def register_module(name: str, **members: Any) -> ModuleType:
