@@ -7,6 +7,7 @@ from typing import Any
 
 from ..abc import Model
 from ..types import EntitySet, ValueObjectSet
+from ..types.inference import merge_types
 from .base import RANK_ARRAY, RANK_MAP, Codec, Mismatch
 
 __all__: list[str] = []
@@ -67,8 +68,6 @@ class ListCodec(Codec):
         return {"type": "array", "items": self.item.schema(defined)}
 
     def concretize(self, value: Any) -> Any:
-        from ..types.inference import merge_types
-
         return list[merge_types([self.item.concretize(x) for x in value])]
 
 
@@ -108,8 +107,6 @@ class SetCodec(ListCodec):
         }
 
     def concretize(self, value: Any) -> Any:
-        from ..types.inference import merge_types
-
         return set[merge_types([self.item.concretize(x) for x in value])]
 
 
@@ -126,8 +123,6 @@ class ValueObjectSetCodec(SetCodec):
         return super().validate(value, json)
 
     def concretize(self, value: Any) -> Any:
-        from ..types.inference import merge_types
-
         return ValueObjectSet[merge_types([self.item.concretize(x) for x in value])]
 
 
@@ -147,8 +142,6 @@ class EntitySetCodec(SetCodec):
             raise self.mismatch(value, "its items have no uuid") from None
 
     def concretize(self, value: Any) -> Any:
-        from ..types.inference import merge_types
-
         return EntitySet[merge_types([self.item.concretize(x) for x in value])]
 
 
@@ -203,8 +196,6 @@ class DictCodec(Codec):
         return {"type": "map", "values": self.value.schema(defined)}
 
     def concretize(self, value: Any) -> Any:
-        from ..types.inference import merge_types
-
         return dict[
             str, merge_types([self.value.concretize(x) for x in value.values()])
         ]

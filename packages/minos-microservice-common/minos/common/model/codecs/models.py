@@ -9,6 +9,7 @@ from ..abc import Model
 from ..exceptions import MinosModelAttributeException
 from ..names import avro_fullname, avro_name
 from ..types import MISSING
+from . import compiler
 from .base import RANK_NAMED, Codec, Mismatch
 
 __all__: list[str] = []
@@ -116,11 +117,8 @@ class ModelCodec(Codec):
         """Build the field codecs and the generated record converters."""
         if self.fields is not None or self.intrinsically_dynamic:
             return
-        from .compiler import codec_for
-
-        self.fields = [
-            (name, codec_for(hint)) for name, hint in self.field_hints().items()
-        ]
+        codec_for = compiler.codec_for
+        self.fields = [(name, codec_for(h)) for name, h in self.field_hints().items()]
         if self.static:
             self._encode, self._plain, self._decode = _generate(
                 self.cls, self.fields, self._hints
@@ -192,20 +190,17 @@ class ModelCodec(Codec):
         cls = type(value)
         if not cls._per_instance_fields:
             declared = cls._declared_hints()
-            from .compiler import codec_for
-
-            codec = codec_for(cls)
+            codec = compiler.codec_for(cls)
             if codec.static:
+                cls._avro_static = True
                 return cls
             hints = declared
         else:
             hints = value._field_hints()
-        from .compiler import codec_for
-
         d = value.__dict__
         fields = []
         for name, hint in hints.items():
-            codec = codec_for(hint)
+            codec = compiler.codec_for(hint)
             fields.append((name, hint if codec.static else codec.concretize(d[name])))
         return Shape(cls, tuple(fields))
 
@@ -218,14 +213,12 @@ class EvolvingModelCodec(Codec):
     decoded_type = dict
 
     def __init__(self, shape: Evolution) -> None:
-        from .compiler import codec_for
-
         self.hint = shape
         self.cls = shape.cls
         self.exact = shape.cls
         self.avro_name, self.namespace = avro_name(shape.cls)
         self.name = shape.name or avro_fullname(shape.cls)
-        self.writer = {name: codec_for(hint) for name, hint in shape.fields}
+        self.writer = {name: compiler.codec_for(hint) for name, hint in shape.fields}
         self.writer_hints = dict(shape.fields)
         self.from_avro = self._from_avro
 

@@ -15,7 +15,7 @@ from fastavro.read import LOGICAL_READERS
 from fastavro.write import LOGICAL_WRITERS
 
 from ..names import avro_name, register
-from ..types import NoneType
+from ..types import NoneType, inference
 from .base import RANK_LOGICAL, RANK_NAMED, RANK_NULL, Codec
 
 __all__: list[str] = []
@@ -404,9 +404,7 @@ class AnyCodec(Codec):
         raise TypeError("the schema of Any depends on the value; concretize first")
 
     def concretize(self, value: Any) -> Any:
-        from ..types.inference import infer_type
-
-        return infer_type(value)
+        return inference.infer_type(value)
 
 
 SCALARS: dict[Any, Codec] = {

@@ -9,6 +9,9 @@ from enum import Enum
 from typing import Any, Union, get_args, get_origin
 from uuid import UUID
 
+from .. import abc as _abc
+from .. import names as _names
+from ..codecs import compiler as _compiler
 from .base import NoneType
 from .sets import EntitySet, ValueObjectSet
 
@@ -40,12 +43,10 @@ def infer_type(value: Any) -> Any:
     exact = _EXACT.get(kind)
     if exact is not None:
         return exact
-    from ..abc import Model
-
-    if isinstance(value, Model):
-        from ..codecs.compiler import codec_for
-
-        return codec_for(kind).concretize(value)
+    if kind.__dict__.get("_avro_static"):
+        return kind
+    if isinstance(value, _abc.Model):
+        return _compiler.codec_for(kind).concretize(value)
     if isinstance(value, Enum):
         return kind
     if isinstance(value, (list, tuple)):
@@ -74,6 +75,15 @@ _CONTAINERS = (list, set, dict, EntitySet, ValueObjectSet)
 
 def merge_types(hints: Iterable[Any]) -> Any:
     """One hint covering all of ``hints``: equal ones collapse, containers merge."""
+    hints = list(hints)
+    if not hints:
+        return NoneType
+    first = hints[0]
+    for hint in hints:
+        if hint is not first:
+            break
+    else:
+        return first
     unique: list[Any] = []
     containers: dict[Any, list[Any]] = {}
     for hint in hints:
@@ -111,8 +121,6 @@ def _same(one: Any, other: Any) -> bool:
 
 def _check_names(hints: list[Any]) -> None:
     """Two models with one Avro name cannot share a union."""
-    from ..names import avro_fullname
-
     seen: dict[str, Any] = {}
     for hint in hints:
         cls = getattr(hint, "cls", hint)
@@ -121,7 +129,7 @@ def _check_names(hints: list[Any]) -> None:
         ):
             if not hasattr(cls, "_declared_hints"):
                 continue
-            name = avro_fullname(cls)
+            name = _names.avro_fullname(cls)
             if name in seen:
                 raise UninferableValue(
                     f"values of {cls.__name__} with different fields cannot share a "
