@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import io
 import struct
 from datetime import UTC, date, datetime, time, timedelta
@@ -456,3 +457,23 @@ def test_values_that_cannot_be_encoded() -> None:
         encode_value(object())
     with pytest.raises(MinosSerializationException, match="keys"):
         encode_value({1: "a"})
+
+
+def test_classes_holding_any_have_schemas_per_instance() -> None:
+    assert not isinstance(Free.avro_schema, list)
+    inspect.getmembers(Free)  # class scans (dependency wiring) do not fail
+    assert Free(1, []).avro_schema[0]["fields"][0]["type"] == "long"
+    assert Free("x", []).avro_schema[0]["fields"][0]["type"] == "string"
+
+
+class Accent(Enum):
+    CAFÉ = 1
+
+
+class Menu(DeclarativeModel):
+    accent: Accent
+
+
+def test_types_avro_cannot_name_are_reported() -> None:
+    with pytest.raises(MinosSerializationException, match="Menu"):
+        encode_value(Menu(Accent.CAFÉ))

@@ -71,11 +71,17 @@ class _class_or_instance_property:
         self.__doc__ = getter.__doc__
 
     def __get__(self, instance: Any, owner: type) -> Any:
-        if instance is None and owner._declared_hints_or_none() is None:
+        if instance is not None:
+            return self.getter(instance)
+        if owner._declared_hints_or_none() is None:
             # Fields known per instance only (Model, BucketModel...): no class
             # answer. Tools that scan classes (dependency wiring) must not fail.
             return self
-        return self.getter(owner if instance is None else instance)
+        try:
+            return self.getter(owner)
+        except MinosModelException:
+            # Classes holding ``Any`` have no schema until an instance gives one.
+            return self
 
 
 class Model(metaclass=ModelType):

@@ -38,7 +38,7 @@ from ..exceptions import (
     MultiTypeMinosModelSequenceException,
 )
 from ..names import lookup
-from ..types import EntitySet, ModelRef, NoneType, ValueObjectSet
+from ..types import EntitySet, ModelRef, NoneType, ValueObjectSet, type_repr
 from ..types.inference import UninferableValue, infer_type, merge_types
 
 __all__ = ["encode_value", "decode_value", "avro_schema_of"]
@@ -74,9 +74,11 @@ def _writer(hint: Any) -> _Writer:
     if writer is None:
         try:
             writer = _Writer(hint)
-        except UnsupportedType as error:
+        except MinosModelException:
+            raise
+        except Exception as error:
             raise MinosSerializationException(
-                f"cannot encode {hint!r}: {error}"
+                f"cannot encode {type_repr(hint)}: {type(error).__name__}: {error}"
             ) from None
         _WRITERS[key] = writer
     return writer
@@ -408,20 +410,20 @@ class SchemaTypes:
 
 
 def avro_schema_of(value: Any) -> Any:
-    """The Avro schema ``encode_value`` writes for this value."""
-    return _writer(_concrete(value)).schema
+    """The Avro schema ``encode_value`` writes for this value (a fresh copy)."""
+    return orjson.loads(orjson.dumps(_writer(_concrete(value)).schema))
 
 
 def model_schema(model: Any) -> dict[str, Any]:
     """The record schema of a model instance or a static model class."""
     if isinstance(model, type):
-        try:
-            codec: Codec = codec_for(model)
-            return codec.schema(set())  # type: ignore[no-any-return]
-        except TypeError as error:
+        codec: Codec = codec_for(model)
+        if not codec.static:
             raise MinosSerializationException(
-                f"{model.__name__} has no fixed schema ({error}); ask an instance"
-            ) from None
+                f"{model.__name__} holds Any: its schema depends on the values; "
+                "ask an instance"
+            )
+        return orjson.loads(orjson.dumps(_writer(model).schema))  # type: ignore
     return avro_schema_of(model)  # type: ignore[no-any-return]
 
 
