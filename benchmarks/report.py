@@ -171,6 +171,10 @@ def render_markdown(
         f"{info.get('tansu', '?')}; commit {info['commit']}"
         f"{' — quick run, not for comparison' if info.get('quick') else ''}.",
         "",
+        f"Load average (1, 5, 15 min) {info.get('load_average_at_start', '?')} at "
+        f"the start, {info.get('load_average_at_end', '?')} at the end: other "
+        "work on the machine widens the spread (min – max per side, below).",
+        "",
         "Throughput is the median of the repetitions (operations per second, "
         "higher is better); latencies are medians of the per-run percentiles. "
         "The ratio columns say how many times better ours is: above 1 ours is "
@@ -210,7 +214,9 @@ def render_markdown(
         "all on 127.0.0.1. Both framework sides run the same service code "
         "(`benchmarks/app`, the seed's public API) at log level WARNING; REST, "
         "event and saga workloads run that service in its own process and drive "
-        "it with one aiohttp client shared with the ceilings.",
+        "it with one HTTP client shared with the ceilings. Known caveats (the "
+        "broker's fetch wait, the original release's wiring and local "
+        "commands) are in `benchmarks/README.md`.",
         "",
     ]
     return "\n".join(lines)

@@ -70,7 +70,7 @@ WORKLOADS: tuple[Workload, ...] = (
         postgres=True,
         params={"count": 400, "warmup": 20, "concurrency": 1},
         quick={"count": 60, "warmup": 5},
-        ceiling_note="psycopg INSERT+COMMIT",
+        ceiling_note="psycopg INSERT, committed (autocommit)",
     ),
     _w(
         name="aggregate.create.c8",
@@ -80,7 +80,7 @@ WORKLOADS: tuple[Workload, ...] = (
         postgres=True,
         params={"count": 800, "warmup": 20, "concurrency": 8},
         quick={"count": 80, "warmup": 5},
-        ceiling_note="psycopg INSERT+COMMIT, 8 connections",
+        ceiling_note="psycopg INSERT, committed (autocommit), 8 connections",
     ),
     _w(
         name="aggregate.create.c64",
@@ -90,7 +90,7 @@ WORKLOADS: tuple[Workload, ...] = (
         postgres=True,
         params={"count": 1280, "warmup": 20, "concurrency": 64},
         quick={"count": 128, "warmup": 5},
-        ceiling_note="psycopg INSERT+COMMIT, 64 connections",
+        ceiling_note="psycopg INSERT, committed (autocommit), 64 connections",
     ),
     _w(
         name="aggregate.update",
@@ -100,7 +100,7 @@ WORKLOADS: tuple[Workload, ...] = (
         postgres=True,
         params={"count": 300, "warmup": 20, "aggregates": 20},
         quick={"count": 40, "warmup": 5, "aggregates": 5},
-        ceiling_note="psycopg INSERT+COMMIT",
+        ceiling_note="psycopg INSERT, committed (autocommit)",
     ),
     _w(
         name="aggregate.get",
@@ -120,7 +120,7 @@ WORKLOADS: tuple[Workload, ...] = (
         postgres=True,
         params={"count": 600, "warmup": 20},
         quick={"count": 60, "warmup": 5},
-        ceiling_note="psycopg INSERT+COMMIT",
+        ceiling_note="psycopg INSERT, committed (autocommit)",
     ),
     _w(
         name="outbox.kafka",

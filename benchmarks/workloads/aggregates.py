@@ -36,17 +36,33 @@ def _new_item(index: int) -> Any:
     )
 
 
+async def _check_stored(item: Any, **expected: Any) -> None:
+    """Read ``item`` back through ``Aggregate.get``: the writes really happened."""
+    from ..app.aggregates import Item
+
+    stored = await Item.get(item.uuid)
+    for name, value in expected.items():
+        if getattr(stored, name) != value:
+            raise AssertionError(
+                f"Item.get({item.uuid}) has {name}={getattr(stored, name)!r}, "
+                f"not {value!r}"
+            )
+
+
 async def _framework_create(side: str, params: dict[str, Any]) -> dict[str, Any]:
     from ..app.boot import booted
 
     async with booted(side, params):
+        created: list[Any] = []
 
         async def operation(index: int) -> None:
-            await _new_item(index)
+            created.append(await _new_item(index))
 
-        return await timed_concurrent(
+        measured = await timed_concurrent(
             operation, concurrency=int(params["concurrency"]), **loop_args(params)
         )
+        await _check_stored(created[-1], name=created[-1].name)
+        return measured
 
 
 async def create_ours(params: dict[str, Any]) -> dict[str, Any]:
@@ -58,16 +74,20 @@ async def create_peer(params: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _insert_loop(params: dict[str, Any], concurrency: int) -> dict[str, Any]:
-    async with connections(params["postgres"], 1, autocommit=True) as admin:
-        connection = await admin.get()
+    """Committed INSERTs of event-sized rows, one connection per client.
+
+    In autocommit mode each INSERT is its own transaction, committed in the
+    same round trip: the cheapest durable write psycopg can make.
+    """
+    async with connections(params["postgres"], concurrency, autocommit=True) as pool:
+        connection = await pool.get()
         await connection.execute(EVENT_TABLE)
-    async with connections(params["postgres"], concurrency) as pool:
+        pool.put_nowait(connection)
 
         async def operation(index: int) -> None:
             connection = await pool.get()
             try:
                 await connection.execute(INSERT_EVENT, event_row(uuid.uuid4(), 1))
-                await connection.commit()
             finally:
                 pool.put_nowait(connection)
 
@@ -91,7 +111,9 @@ async def _framework_update(side: str, params: dict[str, Any]) -> dict[str, Any]
             item.count += 1
             await item.save()
 
-        return await timed_concurrent(operation, concurrency=1, **loop_args(params))
+        measured = await timed_concurrent(operation, concurrency=1, **loop_args(params))
+        await _check_stored(items[0], count=items[0].count)
+        return measured
 
 
 async def update_ours(params: dict[str, Any]) -> dict[str, Any]:
