@@ -11,6 +11,7 @@ from minos.common import close_database_pools, database_pool
 from minos.networks import (
     PARKED,
     PENDING,
+    EventBroker,
     InMemoryTransport,
     Outbox,
     Producer,
@@ -261,3 +262,20 @@ def test_invalid_producer_settings_are_refused(tmp_path):
         Producer(pool, memory_transport(), records=0)
     with pytest.raises(ValueError, match="retry"):
         Producer(pool, memory_transport(), retry=-1)
+
+
+async def test_a_first_send_in_a_rolled_back_transaction_leaves_the_broker_usable(
+    request,
+):
+    pool = database_pool(request.getfixturevalue("fresh_postgres_settings"))
+    broker = EventBroker(pool)
+    try:
+        with pytest.raises(RuntimeError):
+            async with pool.transaction():
+                await broker.send({"n": 1}, "Lost")
+                raise RuntimeError("rolled back, table creation included")
+        await broker.send({"n": 2}, "Kept")
+        assert await Outbox(pool).count() == 1
+        assert broker.already_setup
+    finally:
+        await close_database_pools()

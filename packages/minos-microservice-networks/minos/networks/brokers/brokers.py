@@ -68,7 +68,15 @@ class Broker(MinosBroker):
 
     async def enqueue(self, message: Message, key: str | None = None) -> UUID:
         """Queue an already built message; return its id."""
-        await self.setup()
+        if self.already_setup:
+            pass
+        elif self.pool.in_transaction:
+            # Created inside the caller's transaction, the table would vanish
+            # with a rollback: do not remember it as set up until it is seen
+            # outside of one.
+            await self.outbox.create_schema()
+        else:
+            await self.setup()
         await self.outbox.enqueue(
             message.topic, message.avro_bytes, key=key, headers=message.headers
         )
