@@ -52,17 +52,18 @@ def machine_info(extra: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def summarize(workload: Workload, side: str, records: list[dict[str, Any]]) -> dict:
-    """One side of one workload: the spread of its repetitions, or why none ran."""
+def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """One side of one workload: the spread of its repetitions, or why one
+    of them did not give a number (then the side has no number at all)."""
     if not records:
         return {"status": "skipped"}
     failed = [record for record in records if record.get("status") != "ok"]
     if failed:
-        worst = failed[0]
-        summary = {"status": worst.get("status", "failed"), "error": worst.get("error")}
-        if "traceback" in worst:
-            summary["traceback"] = worst["traceback"]
-        return summary
+        first = failed[0]
+        failure = {"status": first.get("status", "failed"), "error": first.get("error")}
+        if "traceback" in first:
+            failure["traceback"] = first["traceback"]
+        return failure
     rates = [record["ops_per_s"] for record in records]
     summary: dict[str, Any] = {
         "status": "ok",
@@ -117,7 +118,9 @@ def _ratio_cell(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}×"
 
 
-def table_rows(results: list[dict[str, Any]], workloads: dict[str, Workload]) -> list:
+def table_rows(
+    results: list[dict[str, Any]], workloads: dict[str, Workload]
+) -> list[list[str]]:
     rows = []
     for entry in results:
         workload = workloads[entry["name"]]

@@ -200,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
                 elif side in notes:
                     sides[side] = notes[side]
                 else:
-                    sides[side] = report.summarize(workload, side, records[side])
+                    sides[side] = report.summarize(records[side])
             results.append(
                 {
                     "name": workload.name,
