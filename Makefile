@@ -9,7 +9,7 @@ EDITABLES := $(foreach p,$(PACKAGES),-e packages/minos-microservice-$(p))
 STAMP := $(VENV)/.installed
 SOURCES := $(wildcard packages examples benchmarks tests testing)
 
-.PHONY: install run test lint check-python bench clean
+.PHONY: install run run-kafka test lint bench clean
 
 $(STAMP): requirements-dev.txt $(foreach p,$(PACKAGES),packages/minos-microservice-$(p)/pyproject.toml)
 	$(PYTHON) -c 'import sys; sys.exit("minos needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -20,7 +20,12 @@ $(STAMP): requirements-dev.txt $(foreach p,$(PACKAGES),packages/minos-microservi
 
 install: $(STAMP)
 
+# The exam example on the embedded default (SQLite + in-process broker).
 run: install
+	cd examples/exam && ../../$(BIN)/minos run . --config embedded.yml
+
+# The exam example with the seed's config.yml: PostgreSQL and Kafka.
+run-kafka: install
 	cd examples/exam && ../../$(BIN)/minos run .
 
 lint: install
