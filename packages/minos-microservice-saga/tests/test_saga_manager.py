@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from minos.common import MinosConfig
 from minos.networks import ResponseException
 from minos.saga import (
     InMemorySagaBroker,
@@ -17,6 +18,7 @@ from minos.saga import (
     MinosSagaFailedExecutionStepException,
     MinosSagaReplyException,
     MinosSagaStepTimeoutException,
+    NetworksSagaBroker,
     Saga,
     SagaContext,
     SagaExecution,
@@ -476,3 +478,39 @@ async def test_networks_command_replies_resume_sagas(path):
     assert stored.steps[1].reply_id == refused.id
     assert "replied ERROR: no money" in stored.error
     assert library.log == ["Reserve", "Release"]
+
+
+def saga_config(tmp_path, **saga) -> MinosConfig:
+    return MinosConfig(
+        {
+            "service": {"name": "library"},
+            "saga": {"storage": {"path": str(tmp_path / "cfg.lmdb")}, **saga},
+        },
+        with_environment=False,
+    )
+
+
+async def test_from_config_uses_the_service_reply_topic_and_storage_path(tmp_path):
+    manager = SagaManager.from_config(saga_config(tmp_path, timeout=12))
+    assert manager.reply_topic == "libraryReply"
+    assert manager.reply_timeout == 12
+    assert isinstance(manager.broker, NetworksSagaBroker)
+    async with manager:
+        assert (tmp_path / "cfg.lmdb" / "data.mdb").exists()
+    default = SagaManager.from_config(saga_config(tmp_path))
+    assert default.reply_timeout == 60
+
+
+@pytest.mark.parametrize("timeout", [0, -3, "soon", True])
+def test_from_config_refuses_a_bad_timeout(tmp_path, timeout):
+    with pytest.raises(MinosSagaExecutionException, match="saga.timeout"):
+        SagaManager.from_config(saga_config(tmp_path, timeout=timeout))
+
+
+async def test_without_injections_the_networks_broker_says_what_is_missing(tmp_path):
+    manager = SagaManager.from_config(saga_config(tmp_path))
+    async with manager:
+        with pytest.raises(MinosSagaExecutionException, match="command_broker"):
+            await manager.run(LEND, context=context(), pause_on_disk=True)
+        with pytest.raises(MinosSagaExecutionException, match="dynamic_handler_pool"):
+            await manager.run(LEND, context=context())

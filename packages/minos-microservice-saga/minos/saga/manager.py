@@ -19,7 +19,12 @@ from .exceptions import (
     MinosSagaFailedExecutionStepException,
 )
 from .executions import SagaExecution, SagaExecutionStorage, SagaStatus
-from .participants import SagaParticipantBroker, SagaReply, SagaReplyChannel
+from .participants import (
+    NetworksSagaBroker,
+    SagaParticipantBroker,
+    SagaReply,
+    SagaReplyChannel,
+)
 
 if TYPE_CHECKING:
     from minos.common import MinosConfig
@@ -66,11 +71,12 @@ class SagaManager(MinosSagaManager):
 
     @classmethod
     def _from_config(cls, *args: Any, config: MinosConfig, **kwargs: Any) -> Self:
-        from .participants.networks import NetworksSagaBroker
-
         kwargs.setdefault("storage", SagaExecutionStorage.from_config(config))
         kwargs.setdefault("broker", NetworksSagaBroker.from_config(config))
         kwargs.setdefault("reply_topic", f"{config.service.name}Reply")
+        timeout = _configured_timeout(config)
+        if timeout is not None:
+            kwargs.setdefault("reply_timeout", timeout)
         return cls(*args, **kwargs)
 
     async def _setup(self) -> None:
@@ -147,6 +153,7 @@ class SagaManager(MinosSagaManager):
         self, execution: SagaExecution, raise_on_error: bool
     ) -> None:
         """Run step after step, waiting for each reply on a private topic."""
+        self.broker.check_can_wait()
         # Held until the outcome is stored, so that the replies to compensations,
         # which come back on the service's reply topic, find it.
         async with self._lock(execution.uuid):
@@ -348,6 +355,21 @@ class SagaManager(MinosSagaManager):
             count += 1
         if count:
             logger.info("watching %d saga executions paused on disk", count)
+
+
+def _configured_timeout(config: MinosConfig) -> float | None:
+    """``saga.timeout`` (seconds each step waits for its reply), if configured."""
+    try:
+        value = config.saga._asdict().get("timeout")
+    except AttributeError:
+        return None
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise MinosSagaExecutionException(
+            f"saga.timeout must be a positive number of seconds, not {value!r}"
+        )
+    return float(value)
 
 
 class _Lock:

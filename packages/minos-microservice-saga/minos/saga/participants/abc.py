@@ -45,6 +45,10 @@ class SagaParticipantBroker(MinosSetup, ABC):
         """Send ``data`` as a command on ``topic``; its reply goes to ``reply_topic``
         (no reply is expected when ``reply_topic`` is ``None``)."""
 
+    def check_can_wait(self) -> None:
+        """Raise if a saga cannot wait for its replies here and now."""
+        return None
+
     @abstractmethod
     def reply_channel(self) -> AbstractAsyncContextManager[SagaReplyChannel]:
         """Open an ephemeral reply topic for the duration of the block."""
