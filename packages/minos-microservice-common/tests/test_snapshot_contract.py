@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from uuid import uuid4
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from enum import Enum
+from uuid import UUID, uuid4
 
 import pytest
 import yaml
@@ -12,6 +14,8 @@ from minos.common import (
     Aggregate,
     AggregateDiff,
     Condition,
+    Entity,
+    EntitySet,
     InMemoryRepository,
     InMemorySnapshot,
     MinosConfig,
@@ -19,12 +23,14 @@ from minos.common import (
     MinosPreviousVersionSnapshotException,
     MinosSnapshotAggregateNotFoundException,
     MinosSnapshotDeletedAggregateException,
+    ModelRef,
     Ordering,
     PostgreSqlRepository,
     PostgreSqlSnapshot,
     SqliteRepository,
     SqliteSnapshot,
     ValueObject,
+    ValueObjectSet,
     close_database_pools,
 )
 
@@ -42,6 +48,44 @@ class Customer(Aggregate):
 
 class Supplier(Aggregate):
     name: str
+
+
+class Color(Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+class Line(Entity):
+    product: str
+    quantity: int
+
+
+class Tag(ValueObject):
+    label: str
+
+
+class Everything(Aggregate):
+    """One field of every kind the models support."""
+
+    text: str
+    number: int
+    ratio: float
+    flag: bool
+    price: Decimal
+    day: date
+    hour: time
+    wait: timedelta
+    at: datetime
+    blob: bytes
+    color: Color
+    owner: UUID | None
+    address: Address
+    addresses: list[Address]
+    counts: dict[str, int]
+    numbers: set[int]
+    lines: EntitySet[Line]
+    tags: ValueObjectSet[Tag]
+    ref: ModelRef[Address]
 
 
 class Stores:
@@ -241,6 +285,58 @@ async def test_find_on_documents(stores):
     assert len(await names(Condition.TRUE)) == 4
     suppliers = [s.name async for s in stores.snapshot.find(Supplier.classname)]
     assert suppliers == ["Madrid Supplies"]
+
+
+async def test_every_field_type_survives_the_snapshot(stores):
+    everything = Everything(
+        "ünï 'quoted'; --",
+        2**40,
+        0.25,
+        True,
+        Decimal("12.3400"),
+        date(2024, 2, 29),
+        time(23, 59, 58, 123456),
+        timedelta(days=3, microseconds=7),
+        datetime(2024, 5, 1, 12, 0, tzinfo=timezone(timedelta(hours=2))),
+        b"\x00\xff\x10",
+        Color.BLUE,
+        None,
+        Address("Calle Mayor 1", "Madrid"),
+        [Address("a", "b"), Address("c", "d")],
+        {"x": 1, "y": -2},
+        {3, 1, 2},
+        EntitySet([Line("pen", 2), Line("ink", 1)]),
+        ValueObjectSet([Tag("new"), Tag("sale")]),
+        uuid4(),
+    )
+    diff = created(everything)
+    await stores.write(diff)
+    stored = await stores.snapshot.get(Everything, everything.uuid)
+    assert stored == Everything.from_diff(diff)
+    assert stored.at == datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+    assert stored.price == Decimal("12.3400") and stored.blob == b"\x00\xff\x10"
+    assert stored.wait == timedelta(days=3, microseconds=7)
+    found = [
+        e.uuid
+        async for e in stores.snapshot.find(
+            Everything,
+            Condition.AND(
+                Condition.EQUAL("color", Color.BLUE),
+                Condition.EQUAL("flag", True),
+                Condition.EQUAL("owner", None),
+                Condition.EQUAL("price", Decimal("12.3400")),
+                Condition.EQUAL("day", date(2024, 2, 29)),
+                Condition.EQUAL("ref", everything.ref),
+                Condition.GREATER(
+                    "at",
+                    datetime(2024, 5, 1, 11, 0, tzinfo=timezone(timedelta(hours=2))),
+                ),
+                Condition.LOWER("at", datetime(2024, 5, 1, 10, 0, 1, tzinfo=UTC)),
+                Condition.GREATER("number", 2**39),
+            ),
+        )
+    ]
+    assert found == [everything.uuid]
 
 
 async def test_without_an_event_store_the_snapshot_serves_what_it_stored(tmp_path):
