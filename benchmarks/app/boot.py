@@ -1,9 +1,9 @@
 """Brings the benchmark service's injections up inside a worker, for either side.
 
-The original release and this project share the seed's public API:
-``EntrypointLauncher.from_config(config, external_modules=[...])`` builds the
-container from ``service.injections`` and ``setup()`` wires it. Only how the
-configuration object is built and how logging is quietened differ.
+The original release and this project share the seed's public API, so the
+same code runs on both: ``EntrypointLauncher.from_config(config=...,
+external_modules=[...])`` builds the container from ``service.injections``
+and ``setup()`` wires it. The interpreter running it decides the side.
 """
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ def ensure_available() -> Any:
     return common
 
 
-def build_launcher(side: str, config_path: Path) -> Any:
-    """The side's ``EntrypointLauncher`` for ``config_path``."""
+def build_launcher(config_path: Path) -> Any:
+    """This side's ``EntrypointLauncher`` for ``config_path``."""
     logging.basicConfig(level=LOG_LEVEL)
     logging.getLogger().setLevel(LOG_LEVEL)
     common = ensure_available()
@@ -115,13 +115,13 @@ def config_for(
 
 @contextlib.asynccontextmanager
 async def booted(
-    side: str, params: dict[str, Any], injections: dict[str, str] | None = None
+    params: dict[str, Any], injections: dict[str, str] | None = None
 ) -> AsyncIterator[Any]:
     """Wire the container and set up every injection; tear them down after."""
     path = config_for(
         params, STORE_INJECTIONS if injections is None else injections, []
     )
-    launcher = build_launcher(side, path)
+    launcher = build_launcher(path)
     await launcher.setup()
     try:
         yield launcher
@@ -130,7 +130,7 @@ async def booted(
 
 
 @contextlib.asynccontextmanager
-async def service_process(side: str, params: dict[str, Any]) -> AsyncIterator[str]:
+async def service_process(params: dict[str, Any]) -> AsyncIterator[str]:
     """The whole benchmark service (the seed's injections and services) in a
     child process under this interpreter; yields its base URL."""
     from ..workloads.raw import APP_TOPICS, ensure_topics
@@ -141,5 +141,5 @@ async def service_process(side: str, params: dict[str, Any]) -> AsyncIterator[st
     await ensure_topics(params["kafka"], APP_TOPICS)
     base = f"http://127.0.0.1:{port}"
     log = Path(params["workdir"]) / "service.log"
-    async with served("benchmarks.app.serve", [side, str(path)], f"{base}/items", log):
+    async with served("benchmarks.app.serve", [str(path)], f"{base}/items", log):
         yield base

@@ -1,6 +1,6 @@
 """Runs the benchmark service in its own process: ``python -m benchmarks.app.serve``.
 
-Arguments: the side (``ours`` or ``peer``) and the path of its ``config.yml``.
+Argument: the path of its ``config.yml``; the interpreter decides the side.
 The launcher serves until the parent sends SIGINT or SIGTERM.
 """
 
@@ -14,8 +14,8 @@ from .boot import build_launcher
 
 
 def main(argv: list[str]) -> int:
-    side, config_path = argv
-    launcher = build_launcher(side, Path(config_path))
+    (config_path,) = argv
+    launcher = build_launcher(Path(config_path))
     # The original launcher stops on KeyboardInterrupt only: map SIGTERM to it.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     launcher.launch()

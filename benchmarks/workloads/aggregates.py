@@ -49,10 +49,10 @@ async def _check_stored(item: Any, **expected: Any) -> None:
             )
 
 
-async def _framework_create(side: str, params: dict[str, Any]) -> dict[str, Any]:
+async def _framework_create(params: dict[str, Any]) -> dict[str, Any]:
     from ..app.boot import booted
 
-    async with booted(side, params):
+    async with booted(params):
         created: list[Any] = []
 
         async def operation(index: int) -> None:
@@ -65,12 +65,8 @@ async def _framework_create(side: str, params: dict[str, Any]) -> dict[str, Any]
         return measured
 
 
-async def create_ours(params: dict[str, Any]) -> dict[str, Any]:
-    return await _framework_create("ours", params)
-
-
-async def create_peer(params: dict[str, Any]) -> dict[str, Any]:
-    return await _framework_create("peer", params)
+create_ours = _framework_create
+create_peer = _framework_create
 
 
 async def _insert_loop(params: dict[str, Any], concurrency: int) -> dict[str, Any]:
@@ -100,10 +96,10 @@ async def create_ceiling(params: dict[str, Any]) -> dict[str, Any]:
     return await _insert_loop(params, int(params["concurrency"]))
 
 
-async def _framework_update(side: str, params: dict[str, Any]) -> dict[str, Any]:
+async def _framework_update(params: dict[str, Any]) -> dict[str, Any]:
     from ..app.boot import booted
 
-    async with booted(side, params):
+    async with booted(params):
         items = [await _new_item(index) for index in range(int(params["aggregates"]))]
 
         async def operation(index: int) -> None:
@@ -116,23 +112,19 @@ async def _framework_update(side: str, params: dict[str, Any]) -> dict[str, Any]
         return measured
 
 
-async def update_ours(params: dict[str, Any]) -> dict[str, Any]:
-    return await _framework_update("ours", params)
-
-
-async def update_peer(params: dict[str, Any]) -> dict[str, Any]:
-    return await _framework_update("peer", params)
+update_ours = _framework_update
+update_peer = _framework_update
 
 
 async def update_ceiling(params: dict[str, Any]) -> dict[str, Any]:
     return await _insert_loop(params, 1)
 
 
-async def _framework_get(side: str, params: dict[str, Any]) -> dict[str, Any]:
+async def _framework_get(params: dict[str, Any]) -> dict[str, Any]:
     from ..app.aggregates import Item
     from ..app.boot import booted
 
-    async with booted(side, params):
+    async with booted(params):
         items = [await _new_item(index) for index in range(int(params["aggregates"]))]
         uuids = [item.uuid for item in items]
 
@@ -144,12 +136,8 @@ async def _framework_get(side: str, params: dict[str, Any]) -> dict[str, Any]:
         return await timed_concurrent(operation, concurrency=1, **loop_args(params))
 
 
-async def get_ours(params: dict[str, Any]) -> dict[str, Any]:
-    return await _framework_get("ours", params)
-
-
-async def get_peer(params: dict[str, Any]) -> dict[str, Any]:
-    return await _framework_get("peer", params)
+get_ours = _framework_get
+get_peer = _framework_get
 
 
 SNAPSHOT_TABLE = """

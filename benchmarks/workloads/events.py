@@ -54,13 +54,13 @@ async def _wait_seen(client: Any, keys: set[str], within: float) -> dict[str, fl
         await asyncio.sleep(0.1)
 
 
-async def _framework_latency(side: str, params: dict[str, Any]) -> dict[str, Any]:
+async def _framework_latency(params: dict[str, Any]) -> dict[str, Any]:
     from ..app.boot import service_process
     from ..httpclient import HttpClient
 
     count, rate = int(params["count"]), float(params["rate"])
     within = float(params["timeout"])
-    async with service_process(side, params) as base:
+    async with service_process(params) as base:
         host, _, port = base.removeprefix("http://").rpartition(":")
         async with HttpClient.open(host, int(port), CONNECTIONS) as client:
 
@@ -85,12 +85,8 @@ async def _framework_latency(side: str, params: dict[str, Any]) -> dict[str, Any
     return result(count, finished - started, latencies, rate=rate)
 
 
-async def latency_ours(params: dict[str, Any]) -> dict[str, Any]:
-    return await _framework_latency("ours", params)
-
-
-async def latency_peer(params: dict[str, Any]) -> dict[str, Any]:
-    return await _framework_latency("peer", params)
+latency_ours = _framework_latency
+latency_peer = _framework_latency
 
 
 async def latency_ceiling(params: dict[str, Any]) -> dict[str, Any]:

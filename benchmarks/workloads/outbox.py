@@ -83,7 +83,7 @@ async def _framework_drain(side: str, params: dict[str, Any]) -> dict[str, Any]:
     from .raw import TopicReader, ensure_topics
 
     count = int(params["count"])
-    async with booted(side, params):
+    async with booted(params):
         await ensure_topics(params["kafka"], [TOPIC])
         await _fill_outbox(count)
         reader = TopicReader(params["kafka"], TOPIC)

@@ -10,10 +10,10 @@ from .aggregates import create_ceiling
 __all__ = ["append_ceiling", "append_ours", "append_peer"]
 
 
-async def _framework_append(side: str, params: dict[str, Any]) -> dict[str, Any]:
+async def _framework_append(params: dict[str, Any]) -> dict[str, Any]:
     from ..app.boot import booted
 
-    async with booted(side, params):
+    async with booted(params):
         from minos.common import AggregateDiff
 
         from ..app import injected
@@ -44,12 +44,8 @@ async def _framework_append(side: str, params: dict[str, Any]) -> dict[str, Any]
         return await timed_concurrent(operation, concurrency=1, **arguments)
 
 
-async def append_ours(params: dict[str, Any]) -> dict[str, Any]:
-    return await _framework_append("ours", params)
-
-
-async def append_peer(params: dict[str, Any]) -> dict[str, Any]:
-    return await _framework_append("peer", params)
+append_ours = _framework_append
+append_peer = _framework_append
 
 
 async def append_ceiling(params: dict[str, Any]) -> dict[str, Any]:

@@ -15,21 +15,17 @@ from .raw import http_load
 __all__ = ["query_ceiling", "query_ours", "query_peer"]
 
 
-async def _framework_query(side: str, params: dict[str, Any]) -> dict[str, Any]:
+async def _framework_query(params: dict[str, Any]) -> dict[str, Any]:
     from ..app.boot import service_process
 
-    async with service_process(side, params) as base:
+    async with service_process(params) as base:
         return await http_load(
             base, "/items", concurrency=int(params["concurrency"]), **loop_args(params)
         )
 
 
-async def query_ours(params: dict[str, Any]) -> dict[str, Any]:
-    return await _framework_query("ours", params)
-
-
-async def query_peer(params: dict[str, Any]) -> dict[str, Any]:
-    return await _framework_query("peer", params)
+query_ours = _framework_query
+query_peer = _framework_query
 
 
 async def query_ceiling(params: dict[str, Any]) -> dict[str, Any]:

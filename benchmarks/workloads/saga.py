@@ -11,10 +11,10 @@ from .raw import http_load
 __all__ = ["roundtrip_ours", "roundtrip_peer"]
 
 
-async def _framework_roundtrip(side: str, params: dict[str, Any]) -> dict[str, Any]:
+async def _framework_roundtrip(params: dict[str, Any]) -> dict[str, Any]:
     from ..app.boot import service_process
 
-    async with service_process(side, params) as base:
+    async with service_process(params) as base:
         return await http_load(
             base,
             "/orders",
@@ -25,9 +25,5 @@ async def _framework_roundtrip(side: str, params: dict[str, Any]) -> dict[str, A
         )
 
 
-async def roundtrip_ours(params: dict[str, Any]) -> dict[str, Any]:
-    return await _framework_roundtrip("ours", params)
-
-
-async def roundtrip_peer(params: dict[str, Any]) -> dict[str, Any]:
-    return await _framework_roundtrip("peer", params)
+roundtrip_ours = _framework_roundtrip
+roundtrip_peer = _framework_roundtrip
