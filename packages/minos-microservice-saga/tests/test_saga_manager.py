@@ -514,3 +514,30 @@ async def test_without_injections_the_networks_broker_says_what_is_missing(tmp_p
             await manager.run(LEND, context=context(), pause_on_disk=True)
         with pytest.raises(MinosSagaExecutionException, match="dynamic_handler_pool"):
             await manager.run(LEND, context=context())
+
+
+async def test_a_broken_reply_channel_fails_the_step_and_compensates(path):
+    library = Library()
+
+    class Broken(InMemorySagaBroker):
+        async def send(self, data, topic, *, saga, reply_topic, user=None):
+            await super().send(
+                data, topic, saga=saga, reply_topic=reply_topic, user=user
+            )
+            if topic == "Charge":
+                channel = self._channels[reply_topic]
+
+                async def receive(wait=None):
+                    raise ConnectionError("broker connection lost")
+
+                channel.receive = receive
+
+    broker = Broken(library.participants())
+    async with SagaManager(SagaExecutionStorage(path=path), broker) as manager:
+        with pytest.raises(MinosSagaFailedExecutionStepException) as info:
+            await manager.run(LEND, context=context())
+        await broker.drain()
+    assert "could not be received (ConnectionError: broker connection lost)" in str(
+        info.value
+    )
+    assert broker.topics() == ["Reserve", "Charge", "Release"]

@@ -171,7 +171,12 @@ class SagaManager(MinosSagaManager):
                     )
                     if execution.status is not SagaStatus.Paused:
                         break
-                    reply = await self._receive(channel, execution)
+                    try:
+                        reply = await self._receive(channel, execution)
+                    except Exception as exc:
+                        await execution.abandon(
+                            broker=self.broker, reason=f"{type(exc).__name__}: {exc}"
+                        )
                     if reply is None:
                         await execution.expire(broker=self.broker)
         except MinosSagaFailedExecutionStepException:
@@ -242,6 +247,10 @@ class SagaManager(MinosSagaManager):
                 )
                 return execution
             self._disarm(execution.uuid)
+            # Limitation: called by the reply handler, this runs inside its database
+            # transaction, and a failed saga is not raised (that would roll back
+            # the compensation commands too). So the writes of a callback that
+            # fails halfway are kept; callbacks should raise before writing.
             try:
                 await execution.execute(
                     reply,

@@ -28,7 +28,7 @@ class SagaOperation:
     process. ``parameters`` are passed to the callback as keyword arguments.
     """
 
-    __slots__ = ("name", "callback", "parameters")
+    __slots__ = ("name", "callback", "parameters", "_path")
 
     def __init__(
         self,
@@ -43,8 +43,11 @@ class SagaOperation:
                 f"the {what} needs a non-empty name (a topic or a context key), "
                 f"not {name!r}"
             )
-        if callback is not None:
+        self._path = (
             _check_callback(callback, f"{what} {name!r}")
+            if callback is not None
+            else None
+        )
         self.name = name
         self.callback = callback
         self.parameters = SagaContext(parameters or {})
@@ -64,7 +67,7 @@ class SagaOperation:
     def raw(self) -> dict[str, Any]:
         return {
             "name": self.name,
-            "callback": object_path(self.callback) if self.callback else None,
+            "callback": self._path,
             "parameters": self.parameters.raw if self.parameters else None,
         }
 
@@ -100,20 +103,22 @@ class SagaOperation:
         return hash((self.name, self.callback))
 
     def __repr__(self) -> str:
-        callback = object_path(self.callback) if self.callback else None
-        return f"SagaOperation({self.name!r}, {callback})"
+        return f"SagaOperation({self.name!r}, {self._path})"
 
 
-def _check_callback(callback: Any, what: str) -> None:
+def _check_callback(callback: Any, what: str) -> str:
+    """Return the path of a valid callback; raise if it has none."""
     if not callable(callback):
         raise MinosSagaCallbackException(
             f"the callback of the {what} is a {type(callback).__name__}, not a "
             "function; pass a function that takes the saga context"
         )
-    if object_path(callback) is None:
+    path = object_path(callback)
+    if path is None:
         name = getattr(callback, "__qualname__", repr(callback))
         raise MinosSagaCallbackException(
             f"the callback {name!r} of the {what} cannot be found again by its "
             "module and name (lambdas, nested functions and methods of instances "
             "cannot be stored); define it as a module-level function"
         )
+    return path

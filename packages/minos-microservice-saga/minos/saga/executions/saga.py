@@ -18,7 +18,7 @@ from ..exceptions import (
     MinosSagaStepTimeoutException,
 )
 from ..participants import SagaParticipantBroker, SagaReply
-from .status import SagaStatus
+from .status import SagaStatus, SagaStepStatus
 from .step import SagaExecutionStep, StepFailure
 
 logger = logging.getLogger(__name__)
@@ -151,6 +151,22 @@ class SagaExecution:
             broker,
             MinosSagaStepTimeoutException,
         )
+
+    async def abandon(self, *, broker: SagaParticipantBroker, reason: str) -> None:
+        """Fail the waiting step because its reply cannot be received.
+
+        Whether its participant did the work is unknown, as after a timeout; the
+        steps before it are compensated.
+        """
+        step = self.paused_step
+        if step is None:
+            raise MinosSagaExecutionStatusException(
+                f"{self._name()} is {self.status.name}, not waiting for a reply"
+            )
+        step.deadline = None
+        step.status = SagaStepStatus.Errored
+        step.error = f"its reply could not be received ({reason})"
+        await self._fail(len(self.steps) - 1, StepFailure(step.error, None), broker)
 
     def has_applied(self, reply: SagaReply) -> bool:
         """Whether ``reply`` (by message id) was already applied to a step."""
