@@ -164,19 +164,21 @@ async def test_handlers_receive_the_scheduled_time() -> None:
     assert isinstance(received[0], ScheduledRequest)
 
 
-class BadScheduleService:
-    @enroute.periodic.event("99 * * * *")
-    async def broken(self, request: Request) -> None:
-        raise AssertionError("never runs")
+def test_invalid_schedule_is_refused_at_declaration() -> None:
+    with pytest.raises(InvalidScheduleException) as info:
+        enroute.periodic.event("99 * * * *")
+    assert "minute 99 is out of range 0-59" in str(info.value)
 
 
 def test_invalid_schedule_names_the_handler() -> None:
-    routes = EnrouteBuilder(BadScheduleService).get_periodic_event()
+    async def broken(request: Request) -> None:
+        raise AssertionError("never runs")
+
     with pytest.raises(InvalidScheduleException) as info:
-        PeriodicTaskScheduler.from_routes(routes)
+        PeriodicTask("99 * * * *", broken)
     message = str(info.value)
     assert "minute 99 is out of range 0-59" in message
-    assert "BadScheduleService.broken" in message
+    assert "broken" in message
 
 
 class ConfiguredService:

@@ -385,9 +385,9 @@ async def test_unknown_route_is_a_json_404(client: aiohttp.ClientSession) -> Non
 async def test_wrong_method_is_a_json_405(client: aiohttp.ClientSession) -> None:
     async with client.patch("/books") as response:
         assert response.status == 405
-        assert response.headers["Allow"] == "GET, POST"
+        assert response.headers["Allow"] == "GET, HEAD, POST"
         error = (await response.json())["error"]
-    assert error == "Method PATCH is not allowed on /books; allowed: GET, POST"
+    assert error == "Method PATCH is not allowed on /books; allowed: GET, HEAD, POST"
 
 
 async def test_unexpected_error_is_a_generic_500(

@@ -19,6 +19,7 @@ __all__ = [
     "Response",
     "ResponseException",
     "USER_HEADER",
+    "is_valid_response_status",
 ]
 
 # The header (REST) or message header (broker) carrying the caller's user id.
@@ -88,14 +89,33 @@ class InMemoryRequest(Request):
     __hash__ = None  # type: ignore[assignment]
 
 
+# Statuses whose HTTP answers carry no body.
+_NO_BODY_STATUSES = frozenset({204, 304})
+
+
 class Response:
-    """What a handler returns: any model, list, mapping, UUID or plain value."""
+    """What a handler returns: any model, list, mapping, UUID or plain value.
+
+    ``status`` is an HTTP status from 200 to 599 (errors are usually raised
+    as ``ResponseException`` instead); 204 and 304 carry no data.
+    """
 
     __slots__ = ("_data", "status")
 
     def __init__(self, data: Any = None, *, status: int = 200) -> None:
+        if not is_valid_response_status(status):
+            raise MinosNetworkException(
+                f"Invalid response status {status!r}: use an HTTP status from "
+                "200 to 599 (raise ResponseException for errors)"
+            )
+        if status in _NO_BODY_STATUSES and data is not None:
+            raise MinosNetworkException(
+                f"A {status} response has no body, but data was given "
+                f"({type(data).__name__}); return Response(None, status={status}) "
+                "or use status 200"
+            )
         self._data = data
-        self.status = status
+        self.status = int(status)
 
     @property
     def data(self) -> Any:
@@ -122,8 +142,38 @@ class Response:
 
 
 class ResponseException(MinosNetworkException):
-    """A handler's expected failure: an HTTP 400 or an ``ERROR`` command reply."""
+    """A handler's expected failure: an HTTP 400 or an ``ERROR`` command reply.
 
-    def __init__(self, message: str = "", status: int = 400) -> None:
+    Whatever it is given, ``message`` is a string (``str()`` of a non-string,
+    ``""`` for ``None``) and ``status`` an HTTP error status: an integer from
+    400 to 599, else 400.
+    """
+
+    def __init__(self, message: Any = "", status: Any = 400) -> None:
+        if message is None:
+            message = ""
+        elif not isinstance(message, str):
+            message = _safe_str(message)
         super().__init__(message)
-        self.status = status
+        self.status: int = int(status) if _is_error_status(status) else 400
+
+
+def is_valid_response_status(status: Any) -> bool:
+    """Whether ``status`` may be sent as a handler's answer: an int in 200..599."""
+    return _is_int(status) and 200 <= status <= 599
+
+
+def _is_error_status(status: Any) -> bool:
+    return _is_int(status) and 400 <= status <= 599
+
+
+def _is_int(value: Any) -> bool:
+    # ``HTTPStatus`` members are ints; ``True`` is not a status.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _safe_str(value: Any) -> str:
+    try:
+        return str(value)
+    except Exception:
+        return f"<unprintable {type(value).__name__}>"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["EnrouteBuilder", "Handler", "services_from_config"]
+__all__ = ["EnrouteBuilder", "Handler", "as_async_handler", "services_from_config"]
 
 Handler = Callable[[Request], Awaitable[Response | None]]
 
@@ -48,19 +49,34 @@ def _instantiate(cls: type, config: MinosConfig | None) -> Any:
     return cls(config=config) if accepts_config and config is not None else cls()
 
 
-def _as_async(function: Callable[..., Any]) -> Handler:
-    if inspect.iscoroutinefunction(function):
+def as_async_handler(function: Callable[..., Any]) -> Handler:
+    """``function`` as a coroutine function; a plain one runs in a worker thread.
+
+    A sync handler (``def``) may block (file I/O, a slow library call), so it
+    is called through ``asyncio.to_thread`` and never stalls the event loop;
+    if it returns an awaitable, that is awaited on the loop. Async handlers
+    are returned unchanged.
+    """
+    if _is_async(function):
         return function
 
     async def call(request: Request) -> Any:
-        result = function(request)
+        result = await asyncio.to_thread(function, request)
         if inspect.isawaitable(result):
             result = await result
         return result
 
     call.__name__ = getattr(function, "__name__", "handler")
     call.__qualname__ = getattr(function, "__qualname__", call.__name__)
+    call.__wrapped__ = function  # type: ignore[attr-defined]
     return call
+
+
+def _is_async(function: Callable[..., Any]) -> bool:
+    if inspect.iscoroutinefunction(function):
+        return True
+    call = getattr(function, "__call__", None)  # noqa: B004
+    return not inspect.isroutine(function) and inspect.iscoroutinefunction(call)
 
 
 class EnrouteBuilder:
@@ -95,7 +111,7 @@ class EnrouteBuilder:
         owners: dict[EnrouteDecorator, str] = {}
         for cls in self._classes:
             for name, routes in select(EnrouteAnalyzer(cls)).items():
-                handler = _as_async(getattr(self.instance(cls), name))
+                handler = as_async_handler(getattr(self.instance(cls), name))
                 for route in routes:
                     where = f"{cls.__qualname__}.{name}"
                     if route in handlers:

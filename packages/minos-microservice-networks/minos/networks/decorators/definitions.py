@@ -7,7 +7,6 @@ under or over ``staticmethod``, and cost nothing at call time.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -33,7 +32,6 @@ ROUTES_ATTRIBUTE = "__minos_routes__"
 F = TypeVar("F", bound=Callable[..., Any])
 
 _HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
-_CRONTAB_FIELD = re.compile(r"^[\d*/,\-A-Za-z]+$")
 
 
 class EnrouteDecoratorKind(Enum):
@@ -101,6 +99,12 @@ class RestEnrouteDecorator(EnrouteDecorator):
             raise MinosNetworkException(
                 f"A REST path must be a string starting with '/', got {self.url!r}"
             )
+        if _outside_patterns(self.url, "?#"):
+            raise MinosNetworkException(
+                f"A REST path cannot hold a query or fragment ('?' or '#'), got "
+                f"{self.url!r}; declare the path only and read query arguments "
+                "from the request"
+            )
         method = str(self.method).upper()
         if method not in _HTTP_METHODS:
             raise MinosNetworkException(
@@ -129,16 +133,24 @@ class PeriodicEventEnrouteDecorator(EnrouteDecorator):
     crontab: str
 
     def __post_init__(self) -> None:
-        text = self.crontab.strip() if isinstance(self.crontab, str) else ""
-        fields = text.split()
-        valid = text.startswith("@") or (
-            len(fields) in (5, 6) and all(_CRONTAB_FIELD.match(f) for f in fields)
-        )
-        if not valid:
-            raise MinosNetworkException(
-                f"Invalid crontab {self.crontab!r}: expected five fields "
-                "like '*/5 * * * *'"
-            )
+        # The scheduler's own parser, so a bad schedule fails at declaration.
+        # Imported here: the scheduling package imports this one.
+        from ..scheduling.schedules import parse_schedule
+
+        parse_schedule(self.crontab)
+
+
+def _outside_patterns(url: str, characters: str) -> bool:
+    """Whether one of ``characters`` appears outside the ``{...}`` variables."""
+    depth = 0
+    for char in url:
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth = max(depth - 1, 0)
+        elif depth == 0 and char in characters:
+            return True
+    return False
 
 
 class _RestEnroute:

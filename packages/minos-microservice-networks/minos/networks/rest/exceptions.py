@@ -8,6 +8,9 @@ __all__ = [
     "RestException",
     "BadRequestException",
     "RequestTooLargeException",
+    "RequestTimeoutException",
+    "ClientDisconnectedException",
+    "InvalidResultException",
     "RestRouteException",
 ]
 
@@ -28,6 +31,24 @@ class RequestTooLargeException(RestException):
     """The request body is over the configured size limit."""
 
     status = 413
+
+
+class RequestTimeoutException(RestException):
+    """The request body did not arrive within ``rest.body_timeout`` seconds."""
+
+    status = 408
+
+
+class ClientDisconnectedException(RestException):
+    """The client went away before its request body was read; nobody to answer."""
+
+    status = 400
+
+
+class InvalidResultException(RestException):
+    """A handler returned something that cannot be sent: a bad status, NaN..."""
+
+    status = 500
 
 
 class RestRouteException(RestException):

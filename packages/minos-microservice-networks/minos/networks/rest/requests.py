@@ -2,21 +2,49 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import math
+import re
 from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
 from aiohttp import hdrs, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from minos.common import MinosSerializationException, json_loads
 
 from ..requests import USER_HEADER, Request
-from .exceptions import BadRequestException, RequestTooLargeException
+from .exceptions import (
+    BadRequestException,
+    ClientDisconnectedException,
+    RequestTimeoutException,
+    RequestTooLargeException,
+)
 
-__all__ = ["RestRequest", "DEFAULT_MAX_BODY_SIZE"]
+__all__ = ["RestRequest", "DEFAULT_MAX_BODY_SIZE", "DEFAULT_BODY_TIMEOUT"]
 
 # The largest request body accepted unless ``rest.max_body_size`` says otherwise.
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
+
+# How long a client may take to send its whole request body, in seconds.
+DEFAULT_BODY_TIMEOUT = 30.0
+
+# The canonical text form of a UUID, the only one accepted in ``X-User``.
+_CANONICAL_UUID = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+    re.IGNORECASE | re.ASCII,
+)
+
+# A run of 20 digits or more: possibly an integer beyond 64 bits, which orjson
+# would turn into a float. Such bodies are parsed by the standard library.
+_LONG_DIGITS_BYTES = re.compile(rb"[0-9]{20,}")
+_LONG_DIGITS_TEXT = re.compile(r"[0-9]{20,}", re.ASCII)
+
+# The longest integer accepted in a body, in digits (Python's own default limit
+# on converting text to int, which bounds the quadratic conversion cost).
+MAX_INTEGER_DIGITS = 4300
 
 _UTF8 = {"utf-8", "utf8"}
 
@@ -39,17 +67,21 @@ class RestRequest(Request):
 
     def __init__(self, raw: web.Request, body: Any = None) -> None:
         self.raw = raw
-        self._user = _parse_user(raw.headers.get(USER_HEADER))
+        self._user = _parse_user(raw.headers.getall(USER_HEADER, []))
         self._body = body
         self._content: Any = None
 
     @classmethod
     async def read(
-        cls, raw: web.Request, *, max_body_size: int = DEFAULT_MAX_BODY_SIZE
+        cls,
+        raw: web.Request,
+        *,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
     ) -> RestRequest:
-        """Read, size-check and parse the body of ``raw``."""
+        """Read (within ``body_timeout`` s), size-check and parse ``raw``'s body."""
         request = cls(raw)
-        request._body = await _read_body(raw, max_body_size)
+        request._body = await _read_body(raw, max_body_size, body_timeout)
         return request
 
     @property
@@ -97,18 +129,24 @@ class RestRequest(Request):
         return merged
 
 
-def _parse_user(value: str | None) -> UUID | None:
-    if value is None:
+def _parse_user(values: list[str]) -> UUID | None:
+    if not values:
         return None
-    try:
-        return UUID(value.strip())
-    except ValueError:
+    if len(values) > 1:
         raise BadRequestException(
-            f"The {USER_HEADER} header must be a UUID, got {_shorten(value)!r}"
-        ) from None
+            f"The {USER_HEADER} header must be sent once, got {len(values)} values "
+            "(the caller's identity is ambiguous)"
+        )
+    value = values[0]
+    if _CANONICAL_UUID.fullmatch(value) is None:
+        raise BadRequestException(
+            f"The {USER_HEADER} header must be a UUID in its canonical form "
+            f"(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx), got {_shorten(value)!r}"
+        )
+    return UUID(value)
 
 
-async def _read_body(raw: web.Request, max_body_size: int) -> Any:
+async def _read_body(raw: web.Request, max_body_size: int, body_timeout: float) -> Any:
     if not raw.body_exists:
         return None
 
@@ -121,10 +159,28 @@ async def _read_body(raw: web.Request, max_body_size: int) -> Any:
             f"got Content-Type {_shorten(raw.content_type)!r}"
         )
 
+    # Limitation: this bounds the time to read the body only; aiohttp has no
+    # timeout on reading the request line and headers, so a client trickling
+    # headers holds a connection until ``keepalive_timeout``. Put a reverse
+    # proxy (nginx, envoy...) in front of a service exposed to the internet.
     try:
-        data = await raw.read()
+        async with asyncio.timeout(body_timeout):
+            data = await raw.read()
     except web.HTTPRequestEntityTooLarge:
         raise _too_large(max_body_size) from None
+    except TimeoutError:
+        raise RequestTimeoutException(
+            f"The request body did not arrive within {body_timeout:g} s "
+            "(rest.body_timeout)"
+        ) from None
+    except (web.RequestPayloadError, HttpProcessingError) as exc:
+        raise BadRequestException(
+            f"The request body cannot be read: {_payload_problem(exc)}"
+        ) from None
+    except ConnectionError as exc:
+        raise ClientDisconnectedException(
+            f"The client disconnected while sending the body ({exc or 'reset'})"
+        ) from None
     if not data:
         return None
     if len(data) > max_body_size:
@@ -142,12 +198,73 @@ async def _read_body(raw: web.Request, max_body_size: int) -> Any:
             f"The request body is not valid {charset}: {exc}"
         ) from None
 
+    return parse_json_body(text)
+
+
+def parse_json_body(text: bytes | str) -> Any:
+    """Parse a JSON body exactly: integers of any size stay integers.
+
+    Numbers JSON cannot hold as Python values (non-finite floats such as
+    ``1e400`` or ``NaN``) and integers longer than Python's conversion limit
+    are a 400.
+    """
+    long_digits = (
+        _LONG_DIGITS_BYTES.search(text)
+        if isinstance(text, bytes)
+        else _LONG_DIGITS_TEXT.search(text)
+    )
+    if long_digits is None:
+        try:
+            return json_loads(text)
+        except MinosSerializationException as exc:
+            raise BadRequestException(
+                f"The request body is not valid JSON ({exc.message})"
+            ) from None
     try:
-        return json_loads(text)
-    except MinosSerializationException as exc:
+        return json.loads(
+            text,
+            parse_int=_bounded_int,
+            parse_float=_finite_float,
+            parse_constant=_refuse_constant,
+        )
+    except json.JSONDecodeError as exc:
         raise BadRequestException(
-            f"The request body is not valid JSON ({exc.message})"
+            f"The request body is not valid JSON ({exc.msg}: line {exc.lineno} "
+            f"column {exc.colno})"
         ) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequestException(
+            f"The request body is not valid JSON: {exc}"
+        ) from None
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {_shorten(text, 40)} is too large for a float")
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_INTEGER_DIGITS:
+        raise ValueError(
+            f"an integer has {digits} digits, more than the limit of "
+            f"{MAX_INTEGER_DIGITS}"
+        )
+    return int(text)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _payload_problem(exc: Exception) -> str:
+    message = getattr(exc, "message", None)
+    text = message if isinstance(message, str) and message else str(exc)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = [line for line in lines if not line.endswith("message:")]
+    return lines[-1] if lines else type(exc).__name__
 
 
 def _is_json(content_type: str) -> bool:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
+import math
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Self
 
 from minos.common import BackgroundService, MinosSetup
 
-from ..decorators import EnrouteBuilder
+from ..decorators import EnrouteBuilder, as_async_handler
+from ..exceptions import MinosNetworkException
 from ..requests import Request, Response
 from .schedules import InvalidScheduleException, Schedule, parse_schedule
 
@@ -57,13 +58,33 @@ class PeriodicTask:
     the previous run is still going, that firing is skipped (a WARNING says
     so) rather than queued, so a slow handler never piles up work. Firing
     times missed while the event loop was busy are skipped too. A run that
-    raises is logged with its traceback and the task keeps its schedule.
+    raises (``SystemExit`` and ``KeyboardInterrupt`` included) is logged with
+    its traceback and the task keeps its schedule. A sync handler runs in a
+    worker thread. On stop, a run cancelled after the grace period gets
+    ``cancel_timeout`` seconds to end; one that ignores the cancellation is
+    abandoned (an ERROR says so) so the service can still stop.
     """
 
     def __init__(
-        self, schedule: Schedule | str, handler: Handler, *, name: str | None = None
+        self,
+        schedule: Schedule | str,
+        handler: Handler,
+        *,
+        name: str | None = None,
+        cancel_timeout: float = 5.0,
     ) -> None:
         self.name = name or getattr(handler, "__qualname__", repr(handler))
+        if (
+            not isinstance(cancel_timeout, int | float)
+            or isinstance(cancel_timeout, bool)
+            or not math.isfinite(cancel_timeout)
+            or cancel_timeout <= 0
+        ):
+            raise MinosNetworkException(
+                f"Invalid cancel_timeout {cancel_timeout!r} for periodic handler "
+                f"{self.name}: use a positive number of seconds"
+            )
+        self.cancel_timeout = float(cancel_timeout)
         if isinstance(schedule, str):
             try:
                 schedule = parse_schedule(schedule)
@@ -73,6 +94,7 @@ class PeriodicTask:
                 ) from None
         self.schedule = schedule
         self.handler = handler
+        self._call = as_async_handler(handler)
         self.runs = 0
         self._loop_task: asyncio.Task[None] | None = None
         self._run_task: asyncio.Task[None] | None = None
@@ -86,12 +108,19 @@ class PeriodicTask:
         """Call the handler for one firing time, logging any failure."""
         self.runs += 1
         try:
-            result = self.handler(ScheduledRequest(scheduled_at))
-            if inspect.isawaitable(result):
-                await result
+            await self._call(ScheduledRequest(scheduled_at))
         except Exception:
             logger.exception(
                 "Periodic handler %s failed for %s", self.name, scheduled_at.isoformat()
+            )
+        except (SystemExit, KeyboardInterrupt) as exc:
+            # Raised by handler code: it must not end the service.
+            logger.error(
+                "Periodic handler %s raised %s for %s; it keeps its schedule",
+                self.name,
+                type(exc).__name__,
+                scheduled_at.isoformat(),
+                exc_info=exc,
             )
 
     async def run_forever(self) -> None:
@@ -114,7 +143,17 @@ class PeriodicTask:
                     self.run_once(target), name=f"periodic {self.name}"
                 )
 
-            target = self.schedule.next_after(target)
+            previous, target = target, self.schedule.next_after(target)
+            if not target > previous:
+                logger.error(
+                    "Stopping periodic handler %s: its schedule %r gave %s, not "
+                    "after %s",
+                    self.name,
+                    self.schedule,
+                    target.isoformat(),
+                    previous.isoformat(),
+                )
+                return
             now = _now()
             if target <= now:
                 logger.warning(
@@ -123,6 +162,16 @@ class PeriodicTask:
                     self.name,
                 )
                 target = self.schedule.next_after(now)
+                if not target > now:
+                    logger.error(
+                        "Stopping periodic handler %s: its schedule %r gave %s, "
+                        "not after %s",
+                        self.name,
+                        self.schedule,
+                        target.isoformat(),
+                        now.isoformat(),
+                    )
+                    return
 
     def start(self) -> None:
         if self._loop_task is None or self._loop_task.done():
@@ -149,8 +198,14 @@ class PeriodicTask:
                 grace,
             )
             run_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await run_task
+            done, _ = await asyncio.wait({run_task}, timeout=self.cancel_timeout)
+            if not done:
+                logger.error(
+                    "Periodic handler %s ignored its cancellation for %s s; "
+                    "abandoning it",
+                    self.name,
+                    self.cancel_timeout,
+                )
 
     def __repr__(self) -> str:
         return f"PeriodicTask({self.name!r}, {self.schedule!r})"

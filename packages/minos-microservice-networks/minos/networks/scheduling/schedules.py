@@ -14,6 +14,9 @@
 - ``@every <number><unit>`` with unit ``ms``, ``s``, ``m`` or ``h``
   (``@every 1s``, ``@every 0.5s``, ``@every 5m``): a fixed interval, measured
   from the previous firing time, for sub-minute schedules and fast tests.
+  The period must be at least one microsecond and at most 366 days.
+
+Numbers are ASCII decimal digits only.
 """
 
 from __future__ import annotations
@@ -56,7 +59,11 @@ _ALIASES = {
     "@hourly": "0 * * * *",
 }
 
-_EVERY = re.compile(r"^@every\s+(\d+(?:\.\d+)?)\s*(ms|s|m|h)$", re.IGNORECASE)
+_EVERY = re.compile(
+    r"^@every\s+([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h)$", re.IGNORECASE | re.ASCII
+)
+# The longest interval: beyond it, use a crontab such as ``@yearly``.
+_MAX_INTERVAL = timedelta(days=366)
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 _MONTHS = ("jan feb mar apr may jun jul aug sep oct nov dec").split()
@@ -109,11 +116,21 @@ class Interval(Schedule):
     """Fires every ``seconds`` seconds."""
 
     def __init__(self, seconds: float) -> None:
-        if not seconds > 0:
+        try:
+            period = timedelta(seconds=seconds)
+        except (OverflowError, ValueError, TypeError):
+            period = None
+        if period is None or not period > timedelta(0):
             raise InvalidScheduleException(
-                f"Invalid interval of {seconds!r} seconds: it must be positive"
+                f"Invalid interval of {seconds!r} seconds: it must be positive "
+                "(one microsecond at least)"
             )
-        self.period = timedelta(seconds=seconds)
+        if period > _MAX_INTERVAL:
+            raise InvalidScheduleException(
+                f"Invalid interval of {seconds!r} seconds: longer than "
+                f"{_MAX_INTERVAL.days} days; use a crontab such as '@yearly'"
+            )
+        self.period = period
 
     @classmethod
     def parse(cls, expression: str) -> Interval:
@@ -126,11 +143,13 @@ class Interval(Schedule):
             )
         amount, unit = match.groups()
         seconds = float(amount) * _UNIT_SECONDS[unit.lower()]
-        if not seconds > 0:
+        try:
+            return cls(seconds)
+        except InvalidScheduleException as exc:
+            problem = exc.message.partition(": ")[2]
             raise InvalidScheduleException(
-                f"Invalid interval {expression!r}: the period must be positive"
-            )
-        return cls(seconds)
+                f"Invalid interval {expression!r}: {problem}"
+            ) from None
 
     def next_after(self, moment: datetime) -> datetime:
         return moment + self.period
@@ -186,7 +205,7 @@ class Crontab(Schedule):
         base, slash, step_text = item.partition("/")
         step = 1
         if slash:
-            if not step_text.isdigit() or int(step_text) == 0:
+            if not _is_number(step_text) or int(step_text) == 0:
                 raise self._error(
                     f"{spec.name} step {step_text!r} in {item!r} must be a "
                     "positive integer"
@@ -212,7 +231,7 @@ class Crontab(Schedule):
         lowered = text.lower()
         if lowered in spec.names:
             return spec.names.index(lowered) + spec.first_named
-        if not text.isdigit():
+        if not _is_number(text):
             raise self._error(f"{spec.name} value {text!r} is not a number")
         value = int(text)
         if not spec.low <= value <= spec.high:
@@ -259,6 +278,11 @@ class Crontab(Schedule):
 
     def __repr__(self) -> str:
         return f"Crontab({self.expression!r})"
+
+
+def _is_number(text: str) -> bool:
+    """ASCII decimal digits only: ``str.isdigit`` also accepts '²' or '٣'."""
+    return text.isascii() and text.isdigit()
 
 
 def _next_in(values: tuple[int, ...], start: int) -> int | None:
