@@ -541,3 +541,29 @@ async def test_a_broken_reply_channel_fails_the_step_and_compensates(path):
         info.value
     )
     assert broker.topics() == ["Reserve", "Charge", "Release"]
+
+
+async def test_a_cancelled_waiting_saga_is_stored_and_expires(path):
+    library = Library(silent="Charge")
+    charge_sent = asyncio.Event()
+
+    class Watching(InMemorySagaBroker):
+        async def send(self, data, topic, **kwargs):
+            await super().send(data, topic, **kwargs)
+            if topic == "Charge":
+                charge_sent.set()
+
+    broker = Watching(library.participants())
+    manager = SagaManager(SagaExecutionStorage(path=path), broker, reply_timeout=0.3)
+    async with manager:
+        running = asyncio.create_task(manager.run(LEND, context=context()))
+        await charge_sent.wait()
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+
+        (paused,) = [e async for e in manager.storage.executions(SagaStatus.Paused)]
+        execution = await wait_for_status(manager, paused.uuid, SagaStatus.Errored)
+        await broker.drain()
+    assert "did not reply within 0.3s" in execution.error
+    assert library.log == ["Reserve", "Release"]

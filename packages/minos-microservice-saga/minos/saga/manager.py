@@ -41,14 +41,15 @@ class SagaManager(MinosSagaManager):
 
     ``run(definition, context=...)`` waits for each reply on an ephemeral
     topic and returns the finished execution; with ``pause_on_disk=True`` it
-    stores the execution after sending the first command and returns at once,
-    and the reply handler resumes it with ``run(reply=reply)``, in this
-    process or after a restart. Every execution ends up stored, finished or
-    errored, in the execution storage.
+    stores the execution, sends the first command and returns at once, and the
+    reply handler resumes it with ``run(reply=reply)``, in this process or
+    after a restart. Every execution ends up stored, finished or errored, in
+    the execution storage.
 
-    ``reply_timeout`` bounds the wait for each reply; a paused execution whose reply
-    is late is failed and compensated by a timer (re-armed at setup for the
-    executions found paused on disk).
+    ``reply_timeout`` (``saga.timeout`` in the configuration, 60 s by default)
+    bounds the wait for each reply; a paused execution whose reply is late is
+    failed and compensated by a timer, re-armed at setup for the executions
+    found paused on disk.
     """
 
     def __init__(
@@ -115,6 +116,7 @@ class SagaManager(MinosSagaManager):
         ``raise_on_error`` is false, in which case the ``Errored`` execution is
         returned. Resuming from a reply never raises the saga's failure (the
         reply handler could do nothing about it); it is stored and logged.
+        ``reply_timeout`` overrides the manager's for this execution.
         """
         if kwargs:
             raise TypeError(f"unexpected arguments: {', '.join(kwargs)}")
@@ -174,9 +176,9 @@ class SagaManager(MinosSagaManager):
                     try:
                         reply = await self._receive(channel, execution)
                     except Exception as exc:
-                        await execution.abandon(
-                            broker=self.broker, reason=f"{type(exc).__name__}: {exc}"
-                        )
+                        reason = f"{type(exc).__name__}: {exc}"
+                        await execution.abandon(broker=self.broker, reason=reason)
+                        raise  # abandon() raised the saga's failure already
                     if reply is None:
                         await execution.expire(broker=self.broker)
         except MinosSagaFailedExecutionStepException:
@@ -184,7 +186,23 @@ class SagaManager(MinosSagaManager):
             if raise_on_error:
                 raise
             return
+        except asyncio.CancelledError:
+            await self._left_waiting(execution)
+            raise
         await self.storage.store(execution)
+
+    async def _left_waiting(self, execution: SagaExecution) -> None:
+        """Keep a waiting execution whose caller was cancelled, so it expires.
+
+        Its reply would come on a private topic nobody reads any more: the
+        timer fails it at its deadline and compensates the steps before it.
+        """
+        step = execution.paused_step
+        if step is None:
+            return
+        logger.warning("%r was cancelled while waiting for a reply", execution)
+        await self.storage.store(execution)
+        self._arm(execution.uuid, step.deadline)
 
     async def _receive(
         self, channel: SagaReplyChannel, execution: SagaExecution
