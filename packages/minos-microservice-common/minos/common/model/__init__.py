@@ -28,11 +28,22 @@ durations (ISO 8601) and decimals are strings, bytes base64, sets lists, enums
 their values, models objects of their fields.
 """
 
-from . import abc, declarative, dynamic, exceptions, fields, serializers, types, utils
+from . import (
+    abc,
+    declarative,
+    dynamic,
+    entities,
+    exceptions,
+    fields,
+    serializers,
+    types,
+    utils,
+)
 from .abc import *
 from .codecs import *
 from .declarative import *
 from .dynamic import *
+from .entities import *
 from .exceptions import *
 from .fields import *
 from .serializers import *
@@ -43,6 +54,7 @@ __all__ = [
     *abc.__all__,
     *declarative.__all__,
     *dynamic.__all__,
+    *entities.__all__,
     *exceptions.__all__,
     *fields.__all__,
     *serializers.__all__,

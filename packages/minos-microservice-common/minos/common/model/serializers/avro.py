@@ -39,7 +39,7 @@ from ..exceptions import (
 )
 from ..names import lookup
 from ..types import EntitySet, ModelRef, NoneType, ValueObjectSet, type_repr
-from ..types.inference import UninferableValue, infer_type, merge_types
+from ..types.inference import UninferableValue, infer_type
 
 __all__ = ["encode_value", "decode_value", "avro_schema_of"]
 
@@ -438,10 +438,8 @@ def decode_datum(cls: type[Model], schema: Any, data: Any) -> Any:
     if isinstance(schema, list) and len(schema) == 1:
         schema = schema[0]
     target = cls if cls._declared_hints_or_none() else None
-    _, decode = _reader(schema, target)
-    return _run(decode, untag(data))
-
-
-def merge(hints: list[Any]) -> Any:
-    """Merge type hints (re-exported for the serializers' users)."""
-    return merge_types(hints)
+    key = (orjson.dumps(schema), target)
+    reader = _READERS.get(key)
+    if reader is None:
+        reader = _READERS[key] = _reader(schema, target)
+    return _run(reader[1], untag(data))
