@@ -140,7 +140,7 @@ async def test_registers_on_setup_and_unregisters_on_destroy(
     assert isinstance(connector.client, MinosDiscoveryClient)
 
     await connector.setup()
-    assert connector.registered
+    await asyncio.wait_for(connector.wait_registered(), 5)
     assert server.registrations == [
         {
             "name": "exam",
@@ -166,6 +166,10 @@ async def test_starts_with_the_server_down_and_registers_later(
         started = time.monotonic()
         await connector.setup()
         assert time.monotonic() - started < 2
+        for _ in range(200):
+            if "retrying in the background" in caplog.text:
+                break
+            await asyncio.sleep(0.01)
     assert not connector.registered
     warning = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert warning and "retrying in the background" in warning[0].getMessage()
@@ -195,6 +199,10 @@ async def test_error_answers_are_retried(
     connector = DiscoveryConnector.from_config(_config(server.port), retry_delay=0.05)
     with caplog.at_level(logging.WARNING, logger="minos.networks.discovery"):
         await connector.setup()
+        for _ in range(200):
+            if "answered POST" in caplog.text:
+                break
+            await asyncio.sleep(0.01)
     assert not connector.registered
     assert "answered POST" in caplog.text and "503" in caplog.text
 
@@ -224,6 +232,7 @@ async def test_unregister_failure_is_logged_not_raised(
 ) -> None:
     connector = DiscoveryConnector.from_config(_config(server.port))
     await connector.setup()
+    await asyncio.wait_for(connector.wait_registered(), 5)
     await server.stop()
     with caplog.at_level(logging.WARNING, logger="minos.networks.discovery"):
         await connector.destroy()
@@ -246,7 +255,7 @@ async def test_wildcard_rest_host_registers_the_host_name(
 ) -> None:
     connector = DiscoveryConnector.from_config(_config(server.port, "0.0.0.0"))
     async with connector:
-        pass
+        await asyncio.wait_for(connector.wait_registered(), 5)
     assert server.registrations[0]["host"] == socket.gethostname()
 
 
@@ -280,7 +289,7 @@ async def test_client_class_comes_from_the_config(services_module: str) -> None:
     assert isinstance(connector.client, RecordingClient)
     assert (connector.client.host, connector.client.port) == ("127.0.0.1", 5567)
     async with connector:
-        pass
+        await asyncio.wait_for(connector.wait_registered(), 5)
     assert RecordingClient.calls == [
         ("subscribe", ("exam", "127.0.0.1", 8082, EXPECTED_ENDPOINTS)),
         ("unsubscribe", "exam"),

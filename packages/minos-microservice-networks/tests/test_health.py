@@ -24,6 +24,7 @@ async def _close_pools() -> AsyncIterator[None]:
 def _config(
     postgres: dict[str, object], sqlite: Path, broker: str | None
 ) -> MinosConfig:
+    sqlite.touch()  # the service creates its database; the check never does
     data: dict[str, Any] = {
         "service": {"name": "health"},
         "rest": {"host": "127.0.0.1", "port": 0},
@@ -99,6 +100,7 @@ async def test_unreachable_database_is_a_503(
 
 
 async def test_broker_without_host_is_not_checked(tmp_path: Path) -> None:
+    (tmp_path / "queue.sqlite3").touch()
     config = MinosConfig(
         {
             "service": {"name": "health"},
@@ -117,3 +119,14 @@ async def test_broker_without_host_is_not_checked(tmp_path: Path) -> None:
         },
     }
     assert "queue.sqlite3" in report["checks"]["broker.queue"]["target"]
+
+
+async def test_missing_sqlite_file_is_down_and_not_created(tmp_path: Path) -> None:
+    missing = tmp_path / "not" / "there" / "queue.sqlite3"
+    health = SystemHealth({"broker.queue": {"path": str(missing)}}, timeout=1.0)
+    report = await health.check()
+    assert report["status"] == "down"
+    check = report["checks"]["broker.queue"]
+    assert check["status"] == "down"
+    assert "does not exist" in check["error"]
+    assert not missing.exists() and not missing.parent.exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import socket
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from minos.common import MinosSetup
 
 from ..decorators import EnrouteAnalyzer, services_from_config
-from ..exceptions import MinosDiscoveryConnectorException
+from ..exceptions import MinosDiscoveryConnectorException, MinosNetworkException
 from .clients import DiscoveryClient, MinosDiscoveryClient
 
 if TYPE_CHECKING:
@@ -28,10 +29,13 @@ _WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]"}
 class DiscoveryConnector(MinosSetup):
     """Registers the service's REST endpoints on setup, unregisters on destroy.
 
-    The service must start even when the discovery server does not answer:
-    a failed first registration is logged as a WARNING and retried in the
-    background, waiting ``retry_delay`` seconds and doubling up to
-    ``max_retry_delay``, until it succeeds or the connector is destroyed.
+    The service must start even when the discovery server does not answer,
+    or answers slowly: registration runs in the background from setup on
+    (``await wait_registered()`` waits for it). A failed attempt is logged as a
+    WARNING and retried, waiting ``retry_delay`` seconds and doubling up to
+    ``max_retry_delay``, until one succeeds or the connector is destroyed.
+    On destroy, unregistering gets ``unregister_timeout`` seconds at most, so
+    a hung discovery server does not hold up shutdown.
 
     From a configuration (the ``discovery`` injection): ``discovery.host`` and
     ``discovery.port`` name the server, ``discovery.client`` an optional
@@ -51,19 +55,37 @@ class DiscoveryConnector(MinosSetup):
         *,
         retry_delay: float = 0.5,
         max_retry_delay: float = 30.0,
+        unregister_timeout: float = 2.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if client is not None:
+            if not isinstance(name, str) or not name.strip():
+                raise MinosNetworkException(
+                    f"Invalid service.name {name!r}: discovery needs the service's name"
+                )
+            if not isinstance(host, str) or not host.strip():
+                raise MinosNetworkException(
+                    f"Invalid rest.host {host!r} for discovery: give the "
+                    "address others reach this service at"
+                )
+            if not _is_int(port) or not 1 <= port <= 65535:
+                raise MinosNetworkException(
+                    f"Invalid rest.port {port!r} for discovery: use an integer "
+                    "from 1 to 65535"
+                )
         self.client = client
         self.name = name
         self.host = host
-        self.port = int(port)
+        self.port = int(port) if _is_int(port) else 0
         self.endpoints = [dict(e) for e in endpoints]
-        self.retry_delay = retry_delay
-        self.max_retry_delay = max_retry_delay
+        self.retry_delay = _seconds(retry_delay, "retry_delay")
+        self.max_retry_delay = _seconds(max_retry_delay, "max_retry_delay")
+        self.unregister_timeout = _seconds(unregister_timeout, "unregister_timeout")
         self._registered = False
         self._maybe_registered = False
         self._retrying: asyncio.Task[None] | None = None
+        self._registered_event = asyncio.Event()
 
     @classmethod
     def _from_config(
@@ -104,6 +126,13 @@ class DiscoveryConnector(MinosSetup):
         """Whether the discovery server confirmed the registration."""
         return self._registered
 
+    async def wait_registered(self) -> None:
+        """Wait until the discovery server confirms the registration.
+
+        Bound it with ``asyncio.timeout``: with the server down it may never end.
+        """
+        await self._registered_event.wait()
+
     async def _setup(self) -> None:
         if self.client is None:
             logger.info(
@@ -111,17 +140,10 @@ class DiscoveryConnector(MinosSetup):
                 self.name,
             )
             return
-        try:
-            await self._subscribe()
-        except MinosDiscoveryConnectorException as exc:
-            logger.warning(
-                "Registering %s with discovery failed: %s; retrying in the background",
-                self.name,
-                exc.message,
-            )
-            self._retrying = asyncio.create_task(
-                self._retry(), name=f"discovery registration of {self.name}"
-            )
+        self._registered_event.clear()
+        self._retrying = asyncio.create_task(
+            self._register(), name=f"discovery registration of {self.name}"
+        )
 
     # Limitation: registration happens once; a discovery server that restarts
     # and forgets its registrations is not told again until this service
@@ -131,6 +153,7 @@ class DiscoveryConnector(MinosSetup):
         self._maybe_registered = True
         await self.client.subscribe(self.name, self.host, self.port, self.endpoints)
         self._registered = True
+        self._registered_event.set()
         logger.info(
             "Registered %s (%s:%s, %d endpoints) with discovery at %s:%s",
             self.name,
@@ -141,25 +164,40 @@ class DiscoveryConnector(MinosSetup):
             self.client.port,
         )
 
-    async def _retry(self) -> None:
+    async def _register(self) -> None:
         delay = self.retry_delay
-        attempt = 1
+        attempt = 0
         while True:
-            await asyncio.sleep(delay)
             attempt += 1
             try:
                 await self._subscribe()
                 return
             except MinosDiscoveryConnectorException as exc:
-                delay = min(delay * 2, self.max_retry_delay)
-                logger.warning(
-                    "Registering %s with discovery failed (attempt %d): %s; "
-                    "next try in %.1f s",
+                if attempt == 1:
+                    logger.warning(
+                        "Registering %s with discovery failed: %s; retrying in "
+                        "the background",
+                        self.name,
+                        exc.message,
+                    )
+                else:
+                    logger.warning(
+                        "Registering %s with discovery failed (attempt %d): %s; "
+                        "next try in %.1f s",
+                        self.name,
+                        attempt,
+                        exc.message,
+                        delay,
+                    )
+            except Exception:
+                # A custom client's bug must not end the retries silently.
+                logger.exception(
+                    "Registering %s with discovery failed (attempt %d)",
                     self.name,
                     attempt,
-                    exc.message,
-                    delay,
                 )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.max_retry_delay)
 
     async def _destroy(self) -> None:
         retrying, self._retrying = self._retrying, None
@@ -172,14 +210,41 @@ class DiscoveryConnector(MinosSetup):
         if self.client is None or not self._maybe_registered:
             return
         try:
-            await self.client.unsubscribe(self.name)
+            async with asyncio.timeout(self.unregister_timeout):
+                await self.client.unsubscribe(self.name)
         except MinosDiscoveryConnectorException as exc:
             logger.warning("Unregistering %s failed: %s", self.name, exc.message)
+        except TimeoutError:
+            logger.warning(
+                "Unregistering %s failed: no answer within %g s (discovery at %s:%s)",
+                self.name,
+                self.unregister_timeout,
+                self.client.host,
+                self.client.port,
+            )
         else:
             logger.info("Unregistered %s from discovery", self.name)
         finally:
             self._registered = False
             self._maybe_registered = False
+            self._registered_event.clear()
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _seconds(value: Any, name: str) -> float:
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise MinosNetworkException(
+            f"Invalid discovery {name} {value!r}: use a positive number of seconds"
+        )
+    return float(value)
 
 
 def _rest_endpoints(service_classes: Sequence[type]) -> list[dict[str, str]]:

@@ -12,13 +12,21 @@ up, ``503`` otherwise::
 
 Databases are checked through the shared pool of their config section (the one
 the service itself uses) with ``SELECT 1``; the broker with a TCP connection
-to ``broker.host:broker.port``. Each check gets ``timeout`` seconds.
+to ``broker.host:broker.port``. Each check gets ``timeout`` seconds. A SQLite
+database whose file does not exist is reported down without being created
+(opening it would create an empty file, and its folders, as a side effect).
+
+The report names what it checks (host and port, database name, SQLite path)
+so an operator can tell which dependency is down; it never holds a password.
+Those names describe the deployment: serve ``/system/health`` only where they
+may be read (an internal network, or behind the gateway's authentication).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -76,7 +84,7 @@ class SystemHealth:
         probes: dict[str, tuple[str, Callable[[], Awaitable[None]]]] = {}
         for name, settings in self.databases.items():
             pool = database_pool(settings)
-            probes[name] = (pool.description, _database_probe(pool))
+            probes[name] = (pool.description, _database_probe(pool, settings))
         if self.broker is not None:
             host, port = self.broker
             probes["broker"] = (f"{host}:{port}", _tcp_probe(host, port))
@@ -127,13 +135,24 @@ def _section(config: MinosConfig, key: str) -> Any:
     return value
 
 
-def _database_probe(pool: Any) -> Callable[[], Awaitable[None]]:
+def _database_probe(
+    pool: Any, settings: Mapping[str, Any]
+) -> Callable[[], Awaitable[None]]:
+    path = settings.get("path")
+
     async def probe() -> None:
+        if path is not None and not _in_memory(str(path)):
+            if not await asyncio.to_thread(os.path.exists, path):
+                raise MinosException(f"the SQLite file {str(path)!r} does not exist")
         await pool.setup()
         async with pool.connection() as conn:
             await conn.fetchone("SELECT 1")
 
     return probe
+
+
+def _in_memory(path: str) -> bool:
+    return path == ":memory:" or path.startswith("file::memory:")
 
 
 def _tcp_probe(host: str, port: int) -> Callable[[], Awaitable[None]]:
