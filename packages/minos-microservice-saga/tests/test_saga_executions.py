@@ -9,6 +9,7 @@ import pytest
 
 from minos.saga import (
     InMemorySagaBroker,
+    MinosSagaDefinitionException,
     MinosSagaExecutionStatusException,
     MinosSagaFailedCommitCallbackException,
     MinosSagaFailedExecutionStepException,
@@ -397,3 +398,8 @@ async def test_raw_round_trip_of_an_errored_execution():
         SagaStepStatus.Compensated,
         SagaStepStatus.Errored,
     ]
+
+
+def test_only_saga_definitions_can_run():
+    with pytest.raises(MinosSagaDefinitionException, match="not dict"):
+        SagaExecution.from_definition({"name": "Lend"})

@@ -88,12 +88,12 @@ _environments_lock = threading.Lock()
 
 
 def _acquire(path: Path, map_size: int, max_tables: int, sync: bool) -> _Environment:
-    path = os.path.realpath(path)
+    real = os.path.realpath(path)
     with _environments_lock:
-        environment = _environments.get(path)
+        environment = _environments.get(real)
         if environment is None:
-            environment = _Environment(path, map_size, max_tables, sync)
-            _environments[path] = environment
+            environment = _Environment(real, map_size, max_tables, sync)
+            _environments[real] = environment
         environment.users += 1
         return environment
 
@@ -178,7 +178,8 @@ class MinosStorageLmdb(MinosStorage):
         def operation(environment: _Environment) -> bytes | None:
             handle = environment.table(table)
             with environment.env.begin(db=handle) as txn:
-                return txn.get(raw_key)
+                value: bytes | None = txn.get(raw_key)
+                return value
 
         return await self._run(table, operation)
 
@@ -187,7 +188,7 @@ class MinosStorageLmdb(MinosStorage):
 
         def operation(environment: _Environment) -> bool:
             handle = environment.table(table)
-            return environment.write(lambda txn: txn.delete(raw_key, db=handle))
+            return bool(environment.write(lambda txn: txn.delete(raw_key, db=handle)))
 
         return await self._run(table, operation)
 

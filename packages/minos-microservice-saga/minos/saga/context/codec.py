@@ -114,7 +114,8 @@ def _decode_model(payload: str, where: str) -> Any:
 
 def _decode_enum(payload: list[Any], where: str) -> Enum:
     cls = _import(payload[0], where)
-    return cls(decode_value(payload[1], where=where))
+    member: Enum = cls(decode_value(payload[1], where=where))
+    return member
 
 
 def _import(path: str, where: str) -> Any:
@@ -160,7 +161,7 @@ _ENCODERS: list[tuple[type | tuple[type, ...], Callable[[Any, str], Any]]] = [
     (frozenset, lambda value, where: {"frozenset": _items(value, where)}),
     (set, lambda value, where: {"set": _items(value, where)}),
     (
-        bytes | bytearray,
+        (bytes, bytearray),
         lambda value, where: {"bytes": base64.b64encode(value).decode()},
     ),
     (UUID, lambda value, where: {"uuid": str(value)}),

@@ -96,7 +96,9 @@ class Saga:
         return {
             "name": self.name,
             "steps": [step.raw for step in self.steps],
-            "commit": self.commit_operation.raw if self.committed else None,
+            "commit": (
+                self.commit_operation.raw if self.commit_operation is not None else None
+            ),
         }
 
     @classmethod

@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 from ..context import SagaContext
 from ..definitions import Saga
 from ..exceptions import (
+    MinosSagaDefinitionException,
     MinosSagaExecutionStatusException,
     MinosSagaFailedCommitCallbackException,
     MinosSagaFailedExecutionStepException,
@@ -79,7 +80,7 @@ class SagaExecution:
         ``reply_timeout`` is how long each step waits for its reply (``None``: forever).
         """
         if not isinstance(definition, Saga):
-            raise MinosSagaExecutionStatusException(
+            raise MinosSagaDefinitionException(
                 f"a saga execution needs a Saga definition, not "
                 f"{type(definition).__name__}"
             )

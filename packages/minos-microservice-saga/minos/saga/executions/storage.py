@@ -87,7 +87,7 @@ class SagaExecutionStorage(MinosSetup):
 
     async def delete(self, uuid: UUID | str) -> bool:
         """Forget the execution ``uuid``; tell whether it was stored."""
-        return await self.storage.delete(self.table, str(uuid))
+        return bool(await self.storage.delete(self.table, str(uuid)))
 
     async def executions(
         self, status: SagaStatus | None = None

@@ -36,7 +36,7 @@ __all__ = ["NetworksSagaBroker"]
 
 
 def _injected(value: Any) -> Any:
-    return None if isinstance(value, Provide) else value
+    return None if isinstance(value, Provide) else value  # type: ignore[arg-type]
 
 
 class _HandlerChannel(SagaReplyChannel):
