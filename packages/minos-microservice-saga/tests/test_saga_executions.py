@@ -403,3 +403,34 @@ async def test_raw_round_trip_of_an_errored_execution():
 def test_only_saga_definitions_can_run():
     with pytest.raises(MinosSagaDefinitionException, match="not dict"):
         SagaExecution.from_definition({"name": "Lend"})
+
+
+def remember_a_lock(data: dict) -> object:
+    return object()
+
+
+async def test_a_context_that_cannot_be_stored_fails_the_step_before_sending():
+    saga = (
+        Saga("Unstorable")
+        .step()
+        .invoke_participant("Reserve", reserve)
+        .with_compensation("Release", release)
+        .on_reply("lock", remember_a_lock)
+        .step()
+        .invoke_participant("Charge", charge)
+        .commit()
+    )
+    stored = []
+
+    async def persist(execution):
+        stored.append(execution.raw)
+
+    broker = InMemorySagaBroker()
+    execution = new_execution(saga)
+    await execution.execute(broker=broker, persist=persist)
+    with pytest.raises(MinosSagaFailedExecutionStepException, match="'lock'"):
+        await execution.execute(
+            SagaReply(execution.uuid, SUCCESS), broker=broker, persist=persist
+        )
+    assert broker.topics() == ["Reserve", "Release"]
+    assert len(stored) == 1

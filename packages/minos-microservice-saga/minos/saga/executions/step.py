@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Self
 from uuid import UUID
 
 from ..definitions import SagaStep
+from ..exceptions import MinosSagaSerializationException
 from ..participants import SagaParticipantBroker, SagaReply, SagaReplyStatus
 from .status import SagaStepStatus
 
@@ -78,7 +79,11 @@ class SagaExecutionStep:
         self.status = SagaStepStatus.Paused
         if reply_timeout is not None:
             self.deadline = datetime.now(UTC) + timedelta(seconds=reply_timeout)
-        await execution.pausing()
+        try:
+            await execution.pausing()
+        except MinosSagaSerializationException as exc:
+            self._errored(f"the saga cannot be stored before sending it: {exc}")
+            raise StepFailure(self.error or "", exc) from exc
         await self.send(execution, broker, reply_topic, data)
 
     async def resend(
