@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, Self
 from uuid import UUID
 
 from ..definitions import SagaStep
-from ..exceptions import MinosSagaSerializationException
 from ..participants import SagaParticipantBroker, SagaReply, SagaReplyStatus
 from .status import SagaStepStatus
 
@@ -81,7 +80,7 @@ class SagaExecutionStep:
             self.deadline = datetime.now(UTC) + timedelta(seconds=reply_timeout)
         try:
             await execution.pausing()
-        except MinosSagaSerializationException as exc:
+        except Exception as exc:  # unstorable context, full disk...
             self._errored(f"the saga cannot be stored before sending it: {exc}")
             raise StepFailure(self.error or "", exc) from exc
         await self.send(execution, broker, reply_topic, data)
