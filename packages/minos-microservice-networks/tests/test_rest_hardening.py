@@ -97,10 +97,36 @@ async def test_a_body_that_never_arrives_is_a_408() -> None:
         await handler.destroy()
 
 
+async def test_headers_that_never_end_are_cut_after_keepalive_timeout() -> None:
+    handler = await _serve({_get("/ok"): _ok}, keepalive_timeout=0.2)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", handler.port)
+        writer.write(b"GET /ok HTTP/1.1\r\nHost: x\r\n")
+        closed = False
+        for _ in range(100):  # one header line at a time, never the blank line
+            writer.write(b"X-Slow: 1\r\n")
+            try:
+                await writer.drain()
+                data = await asyncio.wait_for(reader.read(100), 0.05)
+            except TimeoutError:
+                continue
+            except ConnectionError:
+                data = b""
+            if data == b"":
+                closed = True
+                break
+        writer.close()
+        assert closed
+    finally:
+        await handler.destroy()
+
+
 def test_body_timeout_must_be_positive() -> None:
     for bad in (0, -1, float("nan"), "5", True):
         with pytest.raises(MinosNetworkException, match="rest.body_timeout"):
             RestHandler("127.0.0.1", 0, {}, body_timeout=bad)
+        with pytest.raises(MinosNetworkException, match="rest.keepalive_timeout"):
+            RestHandler("127.0.0.1", 0, {}, keepalive_timeout=bad)
 
 
 # -- Sync handlers ------------------------------------------------------------

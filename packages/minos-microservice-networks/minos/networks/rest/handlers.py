@@ -70,6 +70,11 @@ class RestHandler(MinosSetup):
     ``text/plain`` 400, before any handler or middleware runs; answering them
     as JSON would need replacing aiohttp's private connection handler.
 
+    Slow clients are bounded: a connection idle, or still sending its
+    request line and headers, for ``keepalive_timeout`` seconds is closed
+    (aiohttp has no separate header timeout), and a body not received within
+    ``body_timeout`` seconds is a 408.
+
     On destroy, the server stops listening, lets the requests in progress
     finish, and cuts those still running after ``shutdown_timeout`` seconds
     (a WARNING gives how many): destroy returns within about that time.
@@ -85,6 +90,7 @@ class RestHandler(MinosSetup):
         body_timeout: float = DEFAULT_BODY_TIMEOUT,
         health: SystemHealth | None = None,
         shutdown_timeout: float = 10.0,
+        keepalive_timeout: float = 60.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -101,6 +107,9 @@ class RestHandler(MinosSetup):
         self.health = health
         self.shutdown_timeout = _checked_seconds(
             shutdown_timeout, "rest.shutdown_timeout"
+        )
+        self.keepalive_timeout = _checked_seconds(
+            keepalive_timeout, "rest.keepalive_timeout"
         )
         self._runner: web.AppRunner | None = None
         self._in_flight: set[asyncio.Task[Any]] = set()
@@ -198,15 +207,16 @@ class RestHandler(MinosSetup):
         serve.__qualname__ = name
         return serve
 
-    # Limitation: aiohttp has no limit on concurrent connections; each costs a
-    # small buffer and a task, and idle ones close after keepalive_timeout.
-    # Cap connections (and add header timeouts) in a reverse proxy when the
-    # service is exposed beyond a trusted network.
+    # Limitation: aiohttp has no limit on concurrent connections, and many
+    # slow clients can each hold one for up to keepalive_timeout (headers) plus
+    # body_timeout (body). Put a reverse proxy (nginx, envoy...) that caps
+    # connections per client in front of a service exposed to the internet.
     async def _setup(self) -> None:
         runner = web.AppRunner(
             self.get_app(),
             shutdown_timeout=self._close_grace,
             lingering_time=_LINGERING_TIME,
+            keepalive_timeout=self.keepalive_timeout,
         )
         await runner.setup()
         try:

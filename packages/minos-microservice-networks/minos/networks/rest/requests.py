@@ -159,10 +159,7 @@ async def _read_body(raw: web.Request, max_body_size: int, body_timeout: float) 
             f"got Content-Type {_shorten(raw.content_type)!r}"
         )
 
-    # Limitation: this bounds the time to read the body only; aiohttp has no
-    # timeout on reading the request line and headers, so a client trickling
-    # headers holds a connection until ``keepalive_timeout``. Put a reverse
-    # proxy (nginx, envoy...) in front of a service exposed to the internet.
+    # The headers are bounded by the handler's keepalive_timeout, the body here.
     try:
         async with asyncio.timeout(body_timeout):
             data = await raw.read()
@@ -174,6 +171,9 @@ async def _read_body(raw: web.Request, max_body_size: int, body_timeout: float) 
             "(rest.body_timeout)"
         ) from None
     except (web.RequestPayloadError, HttpProcessingError) as exc:
+        # Limitation: aiohttp then drains the rest of the body itself, fails
+        # the same way and logs it as an "Unhandled exception" (aiohttp.server)
+        # after the client got this 400.
         raise BadRequestException(
             f"The request body cannot be read: {_payload_problem(exc)}"
         ) from None
