@@ -128,7 +128,10 @@ SCHEMA = Section(
         "queries": Section({"service": Key(DOTTED)}, empty_when_absent=True),
         "commands": Section({"service": Key(DOTTED)}, empty_when_absent=True),
         "saga": Section(
-            {"storage": Section({"path": Key(STR, required=True)}, required=True)}
+            {
+                "storage": Section({"path": Key(STR, required=True)}, required=True),
+                "timeout": Key(INT, minimum=1),
+            }
         ),
         "discovery": Section(
             {
