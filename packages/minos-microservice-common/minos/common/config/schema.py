@@ -106,6 +106,7 @@ SCHEMA = Section(
                 "host": Key(STR, required=True),
                 "port": Key(INT, required=True, minimum=0, maximum=65535),
                 "max_body_size": Key(INT, minimum=1),
+                "body_timeout": Key(INT, minimum=1),
             }
         ),
         "broker": Section(
