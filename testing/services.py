@@ -12,7 +12,25 @@ from pathlib import Path
 
 from .harness import wait_for_port
 
-__all__ = ["ServiceProcess"]
+__all__ = ["ServiceProcess", "service_env"]
+
+
+def service_env(
+    database: Mapping[str, object], bootstrap: str | None, rest_port: int
+) -> dict[str, str]:
+    """``MINOS_*`` overrides pointing a seed-style config at the test servers.
+
+    One database for the event store, the snapshots and the broker queues, as
+    in the seed's config; ``bootstrap`` is the Kafka ``host:port``.
+    """
+    env = {"MINOS_REST_HOST": "127.0.0.1", "MINOS_REST_PORT": str(rest_port)}
+    if bootstrap is not None:
+        host, port = bootstrap.rsplit(":", 1)
+        env["MINOS_BROKER_HOST"], env["MINOS_BROKER_PORT"] = host, port
+    for section in ("REPOSITORY", "SNAPSHOT", "BROKER_QUEUE"):
+        for key, value in database.items():
+            env[f"MINOS_{section}_{key.upper()}"] = str(value)
+    return env
 
 
 class ServiceProcess:

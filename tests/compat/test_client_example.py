@@ -24,22 +24,9 @@ from minos.networks import (
 )
 from testing.harness import free_port
 from testing.messaging import eventually
-from testing.services import ServiceProcess
+from testing.services import ServiceProcess, service_env
 
 HERE = Path(__file__).parent
-
-
-def service_env(settings: dict, bootstrap: str, rest_port: int) -> dict[str, str]:
-    host, port = bootstrap.rsplit(":", 1)
-    env = {
-        "MINOS_REST_PORT": str(rest_port),
-        "MINOS_BROKER_HOST": host,
-        "MINOS_BROKER_PORT": port,
-    }
-    for section in ("REPOSITORY", "SNAPSHOT", "BROKER_QUEUE"):
-        for key, value in settings.items():
-            env[f"MINOS_{section}_{key.upper()}"] = str(value)
-    return env
 
 
 @pytest.fixture

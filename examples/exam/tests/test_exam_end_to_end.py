@@ -24,7 +24,7 @@ from minos.networks import (
 )
 from testing.harness import free_port
 from testing.messaging import eventually
-from testing.services import ServiceProcess
+from testing.services import ServiceProcess, service_env
 
 EXAMPLE = Path(__file__).parents[1]
 ALGEBRA = {
@@ -33,20 +33,6 @@ ALGEBRA = {
     "duration": 90,
     "questions": [{"text": "2 + 2?", "choices": ["3", "4"], "answer": 1}],
 }
-
-
-def service_env(settings: dict, bootstrap: str, rest_port: int) -> dict[str, str]:
-    host, port = bootstrap.rsplit(":", 1)
-    env = {
-        "MINOS_REST_HOST": "127.0.0.1",
-        "MINOS_REST_PORT": str(rest_port),
-        "MINOS_BROKER_HOST": host,
-        "MINOS_BROKER_PORT": port,
-    }
-    for section in ("REPOSITORY", "SNAPSHOT", "BROKER_QUEUE"):
-        for key, value in settings.items():
-            env[f"MINOS_{section}_{key.upper()}"] = str(value)
-    return env
 
 
 @pytest.fixture
