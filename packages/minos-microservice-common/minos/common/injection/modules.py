@@ -22,7 +22,10 @@ def framework_modules() -> list[ModuleType]:
     """
     # Limitation: a minos package first imported after wiring (lazily, inside a
     # function) is not wired; import it from the service's modules instead.
-    return [sys.modules[name] for name in FRAMEWORK_PACKAGES if name in sys.modules]
+    loaded = [sys.modules[name] for name in FRAMEWORK_PACKAGES if name in sys.modules]
+    # Their submodules too: a class attribute marker is restored by ``unwire``
+    # only when the module defining the class is among the unwired modules.
+    return user_modules(loaded)
 
 
 def user_modules(modules: Iterable[ModuleType | str]) -> list[ModuleType]:
