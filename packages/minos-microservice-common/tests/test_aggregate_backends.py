@@ -301,6 +301,26 @@ async def test_saving_without_changes_stores_and_publishes_nothing(world):
     assert await world.broker.topics() == ["BookCreated"]
 
 
+async def test_aggregates_rebuilt_from_data_save_against_the_store(world):
+    book = await Book.create("Dune", frank(), copies=3, **world.kw)
+    travelled = decode_value(encode_value(book))  # as a message or saga carries it
+    assert travelled == book
+    travelled._attach(world.repository, world.snapshot, world.broker)
+    travelled.lent = 2
+    await travelled.save()
+    assert await world.broker.topics() == [
+        "BookCreated",
+        "BookUpdated",
+        "BookUpdated.lent",
+    ]
+    assert (await Book.get(book.uuid, **world.kw)).lent == 2
+
+    stale = Book.from_dict({**book.to_json_data(), "title": "Stale"})
+    stale._attach(world.repository, world.snapshot, world.broker)
+    with pytest.raises(MinosRepositoryConflictException, match="stored version is 2"):
+        await stale.save()
+
+
 async def test_update_sets_fields_and_publishes_one_event_per_field(world):
     book = await Book.create("Dune", frank(), copies=3, **world.kw)
     await book.update(title="Dune Messiah", copies=5, lent=0)

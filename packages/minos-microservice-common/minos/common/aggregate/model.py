@@ -293,7 +293,12 @@ class Aggregate(Entity):
         if not self.persisted:
             await self._store(AggregateDiff.from_aggregate(self))
             return
-        diff = self.diff()
+        if self.__dict__.get("_persisted") is None:
+            # Built from data (a message, a saga context): compare with the store.
+            snapshot = self._need(self, None, "_snapshot")
+            diff = self.diff(await snapshot.get(type(self), self.uuid))
+        else:
+            diff = self.diff()
         if diff.fields_diff:
             await self._store(diff)
 
@@ -316,15 +321,20 @@ class Aggregate(Entity):
 
         previous = (self.version, self.created_at, self.updated_at)
         joined = snapshot.joins_transaction_of(repository)
+        deleted = diff.action is Action.DELETE
         try:
             async with repository.transaction():
-                entry = await repository.submit(diff)
-                self.__dict__["version"] = entry.version
-                self.__dict__["updated_at"] = entry.created_at
+                # The state after the change, which the snapshot row holds.
+                self.__dict__["version"] = diff.version
+                self.__dict__["updated_at"] = diff.created_at
                 if diff.action is Action.CREATE:
-                    self.__dict__["created_at"] = entry.created_at
+                    self.__dict__["created_at"] = diff.created_at
                 if joined:
-                    await snapshot.store(self, deleted=diff.action is Action.DELETE)
+                    await snapshot.store_with_event(
+                        repository, diff, self, deleted=deleted
+                    )
+                else:
+                    await repository.submit(diff)
                 key = str(self.uuid)
                 for topic, event in diff.topics():
                     await broker.send(event, topic=topic, key=key)
@@ -340,7 +350,7 @@ class Aggregate(Entity):
             # The snapshot store lives elsewhere: update it now; if this fails,
             # ``get`` and the snapshot service catch up from the event store.
             try:
-                await snapshot.store(self, deleted=diff.action is Action.DELETE)
+                await snapshot.store(self, deleted=deleted)
             except Exception:
                 logger.warning(
                     "Updating the snapshot of %s %s failed; it will catch up",

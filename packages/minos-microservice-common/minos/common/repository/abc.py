@@ -67,7 +67,7 @@ class MinosRepository(MinosSetup, ABC):
         if entry.created_at is None:
             entry = replace(entry, created_at=datetime.now(UTC))
         await self.setup()
-        stored = await self._submit(entry)
+        stored = await self._submit(entry, **kwargs)
         logger.debug(
             "Stored %s of %s %s version %s",
             stored.action.value,
@@ -90,7 +90,7 @@ class MinosRepository(MinosSetup, ABC):
         return await self.submit(_with_action(entry, Action.DELETE))
 
     @abstractmethod
-    async def _submit(self, entry: RepositoryEntry) -> RepositoryEntry:
+    async def _submit(self, entry: RepositoryEntry, **kwargs: Any) -> RepositoryEntry:
         """Append ``entry`` (``created_at`` set) or raise a conflict."""
 
     async def select(

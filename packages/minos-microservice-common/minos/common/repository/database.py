@@ -114,7 +114,16 @@ class DatabaseRepository(MinosRepository):
     def transaction(self) -> contextlib.AbstractAsyncContextManager[Any]:
         return self.pool.transaction()
 
-    async def _submit(self, entry: RepositoryEntry) -> RepositoryEntry:
+    async def _submit(
+        self,
+        entry: RepositoryEntry,
+        *,
+        then: tuple[str, Mapping[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> RepositoryEntry:
+        """Insert the entry; on PostgreSQL, ``then`` is a statement (and its named
+        parameters) run in the same statement only if the entry is stored, reading
+        the new row from a CTE named ``event`` (the snapshot row, for instance)."""
         async with self.pool.connection() as conn:
             version = entry.version
             if version is None:
@@ -131,11 +140,21 @@ class DatabaseRepository(MinosRepository):
                 "data": entry.data,
                 "created_at": entry.created_at,
             }
-            row = None
+            query = None
             if entry.action is Action.CREATE and version == 1:
-                row = await conn.fetchone(_INSERT_FIRST, params)
+                query = _INSERT_FIRST
             elif entry.action is not Action.CREATE and version > 1:
-                row = await conn.fetchone(_INSERT_NEXT, params)
+                query = _INSERT_NEXT
+            if query is not None and then is not None:
+                if self.pool.dialect != "postgresql":
+                    raise ValueError("statements chained to an event need PostgreSQL")
+                statement, extra = then
+                query = (
+                    f"WITH event AS ({query}), then_ AS ({statement}) "
+                    "SELECT id FROM event"
+                )
+                params = {**extra, **params}
+            row = await conn.fetchone(query, params) if query is not None else None
             if row is None:
                 last = await self._last(conn, entry.aggregate_uuid)
                 raise conflict_error(entry, last)

@@ -60,7 +60,7 @@ class InMemoryRepository(MinosRepository):
                 self._entries.append(entry)
                 self._last[entry.aggregate_uuid] = (entry.version, entry.action)
 
-    async def _submit(self, entry: RepositoryEntry) -> RepositoryEntry:
+    async def _submit(self, entry: RepositoryEntry, **kwargs: Any) -> RepositoryEntry:
         async with self.transaction():
             written = self._open()
             assert written is not None

@@ -17,7 +17,7 @@ from ..aggregate.diffs import AggregateDiff
 from ..aggregate.model import Aggregate, aggregate_class
 from ..exceptions import MinosException
 from ..repository.abc import MinosRepository
-from ..repository.entries import Action
+from ..repository.entries import Action, RepositoryEntry
 from ..setup import MinosSetup
 from .conditions import Condition
 from .documents import document_value
@@ -157,6 +157,20 @@ class MinosSnapshot(MinosSetup, ABC):
                 aggregate.updated_at,
             )
         )
+
+    async def store_with_event(
+        self,
+        repository: MinosRepository,
+        diff: AggregateDiff,
+        aggregate: Aggregate,
+        *,
+        deleted: bool = False,
+    ) -> RepositoryEntry:
+        """Store ``diff`` in ``repository`` and ``aggregate`` (its state after the
+        diff) here; when both share a transaction, nothing is stored on failure."""
+        entry = await repository.submit(diff)
+        await self.store(aggregate, deleted=deleted)
+        return entry
 
     async def synchronize(self) -> int:
         """Apply every event stored since the last run; return how many aggregates."""

@@ -9,12 +9,16 @@ from uuid import UUID
 
 import orjson
 
+from ..aggregate.diffs import AggregateDiff
+from ..aggregate.model import Aggregate
 from ..database import DatabasePool, PostgreSqlPool, SqlitePool
 from ..repository.abc import MinosRepository
 from ..repository.database import DatabaseRepository
+from ..repository.entries import RepositoryEntry
 from ..repository.schema import ensure_schema
 from .abc import MinosSnapshot, SnapshotRow
 from .conditions import Condition
+from .documents import document_value
 from .ordering import Ordering
 from .queries import compile_condition, compile_ordering
 
@@ -49,6 +53,21 @@ _UPSERT = (
     "INSERT INTO aggregate_snapshot "
     "(aggregate_uuid, aggregate_name, version, data, created_at, updated_at) "
     "VALUES (%s, %s, %s, {data}, %s, %s) "
+    "ON CONFLICT (aggregate_uuid) DO UPDATE SET "
+    "aggregate_name = excluded.aggregate_name, version = excluded.version, "
+    "data = excluded.data, created_at = excluded.created_at, "
+    "updated_at = excluded.updated_at "
+    "WHERE aggregate_snapshot.version < excluded.version"
+)
+
+# Runs after the event insert of ``DatabaseRepository._submit`` (CTE ``event``),
+# so the event row and the snapshot row take one round trip on PostgreSQL.
+_UPSERT_AFTER_EVENT = (
+    "INSERT INTO aggregate_snapshot "
+    "(aggregate_uuid, aggregate_name, version, data, created_at, updated_at) "
+    "SELECT %(snapshot_uuid)s, CAST(%(snapshot_name)s AS TEXT), "
+    "CAST(%(snapshot_version)s AS INTEGER), CAST(%(snapshot_data)s AS JSONB), "
+    "%(snapshot_created_at)s, %(snapshot_updated_at)s FROM event "
     "ON CONFLICT (aggregate_uuid) DO UPDATE SET "
     "aggregate_name = excluded.aggregate_name, version = excluded.version, "
     "data = excluded.data, created_at = excluded.created_at, "
@@ -116,6 +135,31 @@ class DatabaseSnapshot(MinosSnapshot):
         return (
             isinstance(repository, DatabaseRepository) and repository.pool is self.pool
         )
+
+    async def store_with_event(
+        self,
+        repository: MinosRepository,
+        diff: AggregateDiff,
+        aggregate: Aggregate,
+        *,
+        deleted: bool = False,
+    ) -> RepositoryEntry:
+        if self.pool.dialect != "postgresql" or not self.joins_transaction_of(
+            repository
+        ):
+            return await super().store_with_event(
+                repository, diff, aggregate, deleted=deleted
+            )
+        document = None if deleted else orjson.dumps(document_value(aggregate))
+        then = {
+            "snapshot_uuid": aggregate.uuid,
+            "snapshot_name": aggregate.classname,
+            "snapshot_version": aggregate.version,
+            "snapshot_data": document.decode() if document is not None else None,
+            "snapshot_created_at": aggregate.created_at,
+            "snapshot_updated_at": aggregate.updated_at,
+        }
+        return await repository.submit(diff, then=(_UPSERT_AFTER_EVENT, then))
 
     async def _setup(self) -> None:
         await self.pool.setup()
