@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from minos.common import (
+    Action,
     Aggregate,
     AggregateDiff,
     Condition,
@@ -27,6 +28,7 @@ from minos.common import (
     Ordering,
     PostgreSqlRepository,
     PostgreSqlSnapshot,
+    RepositoryEntry,
     SqliteRepository,
     SqliteSnapshot,
     ValueObject,
@@ -231,6 +233,22 @@ async def test_synchronize_applies_new_events_and_remembers_where_it_stopped(sto
         async for c in stores.snapshot.find(Customer, madrid, Ordering.ASC("name"))
     ]
     assert found == ["Ana", "Bea"]
+
+
+async def test_events_of_unknown_classes_do_not_stop_the_others(stores, caplog):
+    stores.snapshot.commit_margin = timedelta(0)
+    data = created(customer("Ghost")).to_repository_entry().data
+    ghost = RepositoryEntry(uuid4(), "nowhere.Ghost", 1, data, Action.CREATE)
+    junk = RepositoryEntry(uuid4(), Customer.classname, 1, b"junk", Action.CREATE)
+    await stores.repository.submit(ghost)
+    await stores.repository.submit(junk)
+    ana = customer("Ana")
+    await stores.write(created(ana))
+
+    assert await stores.snapshot.synchronize() == 1
+    assert "nowhere.Ghost" in caplog.text and "not minos Avro data" in caplog.text
+    assert await stores.snapshot.synchronized_until() == 3
+    assert (await stores.snapshot.get(Customer, ana.uuid)).name == "Ana"
 
 
 async def test_recent_events_are_read_again_until_they_settle(stores):

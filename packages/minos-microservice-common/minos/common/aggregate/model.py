@@ -34,7 +34,17 @@ NULL_DATETIME = datetime(1970, 1, 1, tzinfo=UTC)
 
 BASE_FIELDS = frozenset({"uuid", "version", "created_at", "updated_at"})
 
+# Field values kept as they are when remembering the stored state; others are
+# copied. Limitation: a value object holding a list is taken as immutable, so an
+# in-place change of that list is not seen by ``save``; assign a new one.
 _IMMUTABLE = (str, int, float, bool, bytes, UUID, datetime, ValueObject, type(None))
+
+# The collaborators of aggregates: attribute -> (injection name, usual class).
+_INJECTIONS = {
+    "_repository": ("repository", "minos.common.PostgreSqlRepository"),
+    "_snapshot": ("snapshot", "minos.common.PostgreSqlSnapshot"),
+    "_broker": ("event_broker", "minos.networks.EventBroker"),
+}
 
 # Aggregate classes by dotted name, so stored events find their class again.
 _CLASSES: dict[str, type[Aggregate]] = {}
@@ -104,34 +114,13 @@ class Aggregate(Entity):
 
     @classmethod
     def _need(cls, holder: Any, explicit: Any, attribute: str) -> Any:
+        """The collaborator ``attribute`` (given, attached or injected), or a
+        clear error naming the missing injection."""
         value = explicit if explicit is not None else getattr(holder, attribute, None)
-        if attribute == "_repository" and isinstance(value, MinosRepository):
+        if _usable(attribute, value):
             return value
-        if attribute == "_broker" and callable(getattr(value, "send", None)):
-            return value
-        if attribute == "_snapshot":
-            from ..snapshot.abc import MinosSnapshot
-
-            if isinstance(value, MinosSnapshot):
-                return value
-        injection, example, error = {
-            "_repository": (
-                "repository",
-                "minos.common.PostgreSqlRepository",
-                MinosRepositoryNotProvidedException,
-            ),
-            "_snapshot": ("snapshot", "minos.common.PostgreSqlSnapshot", None),
-            "_broker": (
-                "event_broker",
-                "minos.networks.EventBroker",
-                MinosBrokerNotProvidedException,
-            ),
-        }[attribute]
-        if error is None:
-            from ..snapshot.exceptions import MinosSnapshotNotProvidedException
-
-            error = MinosSnapshotNotProvidedException
-        raise error(
+        injection, example = _INJECTIONS[attribute]
+        raise _not_provided(attribute)(
             f"{cls.__name__} needs the {injection!r} injection: add "
             f"'{injection}: {example}' to service.injections in the config (and "
             f"wire the container), or pass {attribute}=... explicitly"
@@ -373,6 +362,27 @@ def aggregate_class(name: str | type[Aggregate]) -> type[Aggregate]:
     if not isinstance(found, type) or not issubclass(found, Aggregate):
         raise MinosAggregateException(f"{name!r} does not name an Aggregate class")
     return found
+
+
+def _usable(attribute: str, value: Any) -> bool:
+    if attribute == "_repository":
+        return isinstance(value, MinosRepository)
+    if attribute == "_broker":
+        return callable(getattr(value, "send", None))
+    # The snapshot package imports this module, so it is imported late here.
+    from ..snapshot.abc import MinosSnapshot
+
+    return isinstance(value, MinosSnapshot)
+
+
+def _not_provided(attribute: str) -> type[Exception]:
+    if attribute == "_repository":
+        return MinosRepositoryNotProvidedException
+    if attribute == "_broker":
+        return MinosBrokerNotProvidedException
+    from ..snapshot.exceptions import MinosSnapshotNotProvidedException
+
+    return MinosSnapshotNotProvidedException
 
 
 def _as_uuid(cls: type, uuid: Any) -> UUID:

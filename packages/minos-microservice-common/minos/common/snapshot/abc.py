@@ -15,7 +15,7 @@ from dependency_injector.wiring import Provide
 
 from ..aggregate.diffs import AggregateDiff
 from ..aggregate.model import Aggregate, aggregate_class
-from ..exceptions import MinosException
+from ..exceptions import MinosDatabaseException, MinosException
 from ..repository.abc import MinosRepository
 from ..repository.entries import Action, RepositoryEntry
 from ..setup import MinosSetup
@@ -182,10 +182,12 @@ class MinosSnapshot(MinosSetup, ABC):
             offset = await self._get_offset()
             horizon = datetime.now(UTC) - self.commit_margin
             latest: dict[UUID, int] = {}
+            names: dict[UUID, str] = {}
             safe, settled = offset, True
             async for entry in repository.select(id_gt=offset):
                 assert entry.id is not None and entry.version is not None
                 latest[entry.aggregate_uuid] = entry.version
+                names[entry.aggregate_uuid] = entry.aggregate_name
                 if (
                     settled
                     and entry.created_at is not None
@@ -200,8 +202,14 @@ class MinosSnapshot(MinosSetup, ABC):
                 if stored.get(uuid, 0) < version:
                     try:
                         await self._catch_up(uuid, await self._load(uuid))
+                    except MinosDatabaseException:
+                        raise  # transient: the next round starts from the offset
                     except MinosException as exc:
-                        logger.warning("Snapshot of %s not updated: %s", uuid, exc)
+                        # Events this process cannot apply (an unknown class...)
+                        # must not stop the others; ``get`` reports them.
+                        logger.warning(
+                            "Snapshot of %s %s not updated: %s", names[uuid], uuid, exc
+                        )
                         continue
                     updated += 1
             if safe > offset:
