@@ -103,7 +103,7 @@ class FieldDiff(DeclarativeModel):
 
     __hash__ = None  # type: ignore[assignment]
 
-    # The mapping view (JSON rendering, ``dict(diff)``) shows the decoded value.
+    # The mapping view (``dict(diff)``, iteration) shows the decoded value.
     _view: tuple[str, ...] = ("name", "value")
 
     def keys(self) -> list[str]:  # type: ignore[override]
