@@ -56,7 +56,22 @@ def _ddl(dialect: str) -> list[str]:
         "claimed_until DOUBLE PRECISION)",
         "CREATE INDEX IF NOT EXISTS producer_queue_state ON producer_queue (state, id)",
         "CREATE INDEX IF NOT EXISTS producer_queue_key ON producer_queue (key, id)",
+        *_NOTIFY_TRIGGER.get(dialect, ()),
     ]
+
+
+# On PostgreSQL the table wakes the producers itself, once per INSERT
+# statement and at commit: queueing a message costs no extra round trip.
+_NOTIFY_TRIGGER = {
+    "postgresql": (
+        "CREATE OR REPLACE FUNCTION minos_producer_queue_notify() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('producer_queue', ''); "
+        "RETURN NULL; END $$",
+        "DROP TRIGGER IF EXISTS producer_queue_notify ON producer_queue",
+        "CREATE TRIGGER producer_queue_notify AFTER INSERT ON producer_queue "
+        "FOR EACH STATEMENT EXECUTE FUNCTION minos_producer_queue_notify()",
+    )
+}
 
 
 _COLUMNS = "id, topic, key, payload, headers, created_at, attempts, last_error, state"
@@ -139,7 +154,7 @@ class Outbox:
 
     component = "producer_queue"
     channel = "producer_queue"
-    schema_version = 1
+    schema_version = 2
 
     def __init__(self, pool: DatabasePool) -> None:
         self.pool = pool
@@ -169,7 +184,8 @@ class Outbox:
         )
         async with self.pool.connection() as conn:
             await conn.execute(_INSERT, values)
-        await self.pool.notify(self.channel)
+        if self.pool.dialect not in _NOTIFY_TRIGGER:
+            await self.pool.notify(self.channel)
 
     async def claim(self, limit: int, *, owner: str, lease: float) -> list[OutboxRow]:
         """Lease up to ``limit`` publishable rows to ``owner``, oldest first."""
