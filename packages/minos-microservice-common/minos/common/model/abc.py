@@ -6,9 +6,9 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
-from .exceptions import MinosModelException
+from .exceptions import MinosMalformedAttributeException, MinosModelException
 from .fields import Field
-from .names import register
+from .names import register, reserved_names
 
 __all__ = ["Model", "ModelType"]
 
@@ -41,6 +41,7 @@ class ModelType(type):
             if frame.f_locals is not frame.f_globals:
                 localns = dict(frame.f_locals)
         namespace["_model_localns"] = localns
+        _check_field_names(name, bases, namespace.get("__annotations__"))
         cls = super().__new__(mcs, name, bases, namespace, **kwargs)
         if cls._dto_key is None:
             register(cls)
@@ -61,6 +62,26 @@ class ModelType(type):
 
         hints = dict(type_hints or {})
         return build_dto_type(name, hints, namespace)
+
+
+def _check_field_names(
+    name: str, bases: tuple[type, ...], annotations: Mapping[str, Any] | None
+) -> None:
+    """Refuse fields that would hide a method or property of the model classes."""
+    if not annotations or not bases:
+        return
+    reserved = reserved_names(klass for base in bases for klass in base.__mro__)
+    for field_name, annotation in annotations.items():
+        if field_name not in reserved:
+            continue
+        if "ClassVar" in str(annotation):
+            continue
+        raise MinosMalformedAttributeException(
+            f"{name}.{field_name}: a field cannot be named {field_name!r}, it would "
+            f"hide the model member {field_name}(); rename the field",
+            model=name,
+            field=field_name,
+        )
 
 
 class _class_or_instance_property:
@@ -217,6 +238,13 @@ class Model(metaclass=ModelType):
             raise MinosModelException(
                 f"{cls.__name__}.from_dict expects a mapping, got {type(data).__name__}"
             )
+        for key in data:
+            if type(key) is not str:
+                raise MinosMalformedAttributeException(
+                    f"{cls.__name__}.from_dict: field names are strings, got "
+                    f"{key!r:.60} ({type(key).__name__})",
+                    model=cls.__name__,
+                )
         return cls._from_json_mapping(data)
 
     @classmethod

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from .abc import Model
 from .codecs.base import Mismatch
@@ -12,6 +12,7 @@ from .exceptions import (
     MinosMalformedAttributeException,
     MinosModelAttributeException,
     MinosParseAttributeException,
+    MinosSerializationException,
     describe_value,
 )
 from .meta import FieldSpec, ModelMeta, compile_meta, required_error, type_error
@@ -29,6 +30,9 @@ class DeclarativeModel(Model):
     ``parse_<field>(value)`` transforms an input before validation and
     ``validate_<field>(value) -> bool`` checks it after.
     """
+
+    #: Fields that bytes must carry: their defaults are not used when decoding.
+    _required_on_decode: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         cls = type(self)
@@ -197,6 +201,11 @@ class DeclarativeModel(Model):
                         value = spec.validate(value)
                     except Mismatch as mismatch:
                         raise type_error(cls.__name__, spec, mismatch) from None
+            elif spec.name in cls._required_on_decode:
+                raise MinosSerializationException(
+                    f"{cls.__name__}: the data has no {spec.name}; it cannot be "
+                    "made up when reading"
+                )
             elif spec.factory is not None:
                 value = spec.factory()
             elif spec.default is not MISSING:
@@ -205,5 +214,8 @@ class DeclarativeModel(Model):
                 raise required_error(cls.__name__, spec)
             result[spec.name] = value
         obj = object.__new__(cls)
-        obj.__dict__.update(result)
+        if meta.hooked:
+            meta.assign(obj, result)
+        else:
+            obj.__dict__.update(result)
         return obj

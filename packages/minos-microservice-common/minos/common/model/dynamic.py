@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-import keyword
+import weakref
 from typing import Any
 
 from .abc import Model, ModelType
 from .declarative import DeclarativeModel
 from .exceptions import MinosMalformedAttributeException, MinosTypeAttributeException
+from .names import field_name_problem, model_members
 from .types import type_repr
 
 __all__ = ["DataTransferObject", "DynamicModel", "BucketModel"]
 
-_DTO_TYPES: dict[tuple[Any, ...], type[DataTransferObject]] = {}
+#: Built types while something (an instance, a codec, a cache) holds them: the
+#: same name and fields give the same type, and types built for names read from
+#: bytes do not pile up.
+_DTO_TYPES: weakref.WeakValueDictionary[tuple[Any, ...], type[DataTransferObject]] = (
+    weakref.WeakValueDictionary()
+)
 
 
 class DataTransferObject(DeclarativeModel):
@@ -20,17 +26,10 @@ class DataTransferObject(DeclarativeModel):
 
 
 def _check_name(owner: str, name: str) -> None:
-    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+    problem = field_name_problem(name, model_members())
+    if problem is not None:
         raise MinosMalformedAttributeException(
-            f"{owner}: {name!r} is not a valid field name (use a Python identifier)",
-            model=owner,
-            field=str(name),
-        )
-    if name.startswith("_"):
-        raise MinosMalformedAttributeException(
-            f"{owner}: field names cannot start with '_' ({name!r})",
-            model=owner,
-            field=name,
+            f"{owner}: {name!r} {problem}", model=owner, field=str(name)
         )
 
 
@@ -150,7 +149,8 @@ class DynamicModel(Model):
     _open = False
 
     def __repr__(self) -> str:
-        inner = ", ".join(f"{k}={v!r}" for k, v in self.items())
+        d = self.__dict__
+        inner = ", ".join(f"{k}={d[k]!r}" for k in self._field_hints())
         return f"{type(self).__name__}({inner})"
 
     def field_types(self) -> dict[str, Any]:

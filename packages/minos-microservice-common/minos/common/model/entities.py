@@ -64,6 +64,9 @@ class Entity(DeclarativeModel):
 
     uuid: UUID = field(default_factory=uuid4, kw_only=True)
 
+    #: An entity read from bytes keeps its identity: no uuid in them is an error.
+    _required_on_decode = frozenset({"uuid"})
+
 
 class AggregateRef(Entity):
     """Another service's aggregate seen locally: its ``uuid``, ``version`` and the

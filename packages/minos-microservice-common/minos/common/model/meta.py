@@ -8,7 +8,11 @@ import sys
 import types
 import typing
 from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from enum import Enum
 from typing import Any, ClassVar, Union, get_args, get_origin
+from uuid import UUID
 
 from .codecs.base import Codec, Mismatch, UnsupportedType
 from .codecs.compiler import codec_for
@@ -23,8 +27,6 @@ from .fields import FieldOptions
 from .types import MISSING, NoneType, type_repr
 
 __all__: list[str] = []
-
-_MUTABLE_DEFAULTS = (list, dict, set)
 
 
 class FieldSpec:
@@ -68,6 +70,7 @@ class ModelMeta:
         "names",
         "assign",
         "json_fields",
+        "hooked",
     )
 
     def __init__(self, fields: list[FieldSpec]) -> None:
@@ -77,6 +80,9 @@ class ModelMeta:
         self.hints = {spec.name: spec.hint for spec in fields}
         self.names = ", ".join(spec.name for spec in fields)
         self.json_fields = tuple(spec for spec in fields if spec.codec.json_differs)
+        #: Whether a ``parse_<field>`` or ``validate_<field>`` hook is defined, so
+        #: decoding must run the generated constructor instead of the fast path.
+        self.hooked = any(s.parse is not None or s.check is not None for s in fields)
         self.avro_defaults: dict[str, Any] = {}
         for spec in fields:
             default = spec.default
@@ -102,7 +108,7 @@ def _generate_assign(
     type check when the value already has the exact type, else validate, run
     ``validate_<field>``, store. Unknown names are reported at the end.
     """
-    from .codecs.scalars import IntCodec
+    from .codecs.scalars import IntCodec, StrCodec
     from .codecs.unions import OptionalCodec
 
     namespace: dict[str, Any] = {
@@ -142,6 +148,10 @@ def _generate_assign(
         codec = spec.codec
         if isinstance(codec, IntCodec):
             condition = "type(v) is not int or not _lo <= v <= _hi"
+        elif isinstance(codec, StrCodec):
+            condition = "type(v) is not str or not v.isascii()"
+        elif isinstance(codec, OptionalCodec) and isinstance(codec.inner, StrCodec):
+            condition = "v is not None and (type(v) is not str or not v.isascii())"
         elif spec.exact is not None:
             condition = f"type(v) is not _x{index}"
         elif isinstance(codec, OptionalCodec) and codec.inner.exact is not None:
@@ -277,14 +287,14 @@ def _compile_meta(cls: type, base: type) -> ModelMeta:
                 default = codec.validate(default)
             except Mismatch as mismatch:
                 raise type_error(cls.__name__, spec, mismatch) from None
-            if isinstance(default, _MUTABLE_DEFAULTS):
-                spec.factory = _copier(default)
-            else:
+            if _immutable(default):
                 spec.default = default
+            else:
+                spec.factory = _copier(default)
         spec.parse = _hook(cls, f"parse_{name}")
         spec.check = _hook(cls, f"validate_{name}")
         specs.append(spec)
-    meta = ModelMeta(specs)
+    meta = ModelMeta(specs)  # after the hooks are known (``hooked``)
     meta.assign, init = _generate_assign(cls, meta, base)
     if _plain_init(cls, base):
         # Constructors of classes without a custom __init__ skip one call level.
@@ -316,8 +326,45 @@ def _class_value(cls: type, name: str) -> Any:
     return MISSING
 
 
+_IMMUTABLE = (
+    NoneType,
+    bool,
+    int,
+    float,
+    str,
+    bytes,
+    UUID,
+    datetime,
+    date,
+    time,
+    timedelta,
+    Decimal,
+    Enum,
+)
+
+
+def _immutable(value: Any) -> bool:
+    """Whether a default can be shared by every instance (nothing in it can change)."""
+    if isinstance(value, _IMMUTABLE):
+        return True
+    if isinstance(value, (tuple, frozenset)):
+        return all(_immutable(item) for item in value)
+    from .entities import ValueObject
+
+    if isinstance(value, ValueObject):
+        d = value.__dict__
+        return all(_immutable(d[name]) for name in value._field_hints())
+    return False
+
+
 def _copier(default: Any) -> Callable[[], Any]:
-    return lambda: copy.copy(default)
+    """A factory giving each instance its own copy of a mutable default."""
+    if isinstance(default, (list, set, dict)) and all(
+        _immutable(item)
+        for item in (default.values() if isinstance(default, dict) else default)
+    ):
+        return lambda: copy.copy(default)
+    return lambda: copy.deepcopy(default)
 
 
 def type_error(model: str, spec: FieldSpec, mismatch: Mismatch) -> Exception:

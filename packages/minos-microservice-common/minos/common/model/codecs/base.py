@@ -36,6 +36,17 @@ class Mismatch(Exception):
         )
 
 
+def remember(cache: dict[Any, Any], key: Any, value: Any, limit: int) -> Any:
+    """Store ``value`` in a bounded cache, forgetting the oldest entry when full."""
+    if len(cache) >= limit:
+        try:
+            del cache[next(iter(cache))]
+        except (StopIteration, KeyError, RuntimeError):
+            pass
+    cache[key] = value
+    return value
+
+
 class UnsupportedType(Exception):
     """A declared type cannot be validated or serialized."""
 

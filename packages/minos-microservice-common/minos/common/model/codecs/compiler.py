@@ -11,7 +11,7 @@ from uuid import UUID
 
 from ..abc import Model, ModelType
 from ..types import EntitySet, ModelRef, NoneType, ValueObjectSet
-from .base import Codec, UnsupportedType
+from .base import Codec, UnsupportedType, remember
 from .containers import (
     DictCodec,
     EntitySetCodec,
@@ -25,7 +25,9 @@ from .unions import OptionalCodec, UnionCodec
 
 __all__: list[str] = []
 
+#: Codecs of non-class hints; bounded, as hints also come from bytes read.
 _CACHE: dict[tuple[Any, str], Codec] = {}
+_MAX_CODECS = 2048
 _ANY = AnyCodec()
 
 _LISTS = {list, collections.abc.Sequence, collections.abc.MutableSequence}
@@ -57,8 +59,7 @@ def codec_for(hint: Any) -> Codec:
 
 
 def _store(key: tuple[Any, str], codec: Codec) -> Codec:
-    _CACHE[key] = codec
-    return codec
+    return remember(_CACHE, key, codec, _MAX_CODECS)  # type: ignore[no-any-return]
 
 
 def _compile(hint: Any, key: tuple[Any, str]) -> Codec:

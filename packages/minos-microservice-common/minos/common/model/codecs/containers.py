@@ -9,6 +9,7 @@ from ..abc import Model
 from ..types import EntitySet, ValueObjectSet
 from ..types.inference import merge_types
 from .base import RANK_ARRAY, RANK_MAP, Codec, Mismatch
+from .scalars import encodable
 
 __all__: list[str] = []
 
@@ -183,6 +184,10 @@ class DictCodec(Codec):
         for key, item in value.items():
             if type(key) is not str:
                 raise Mismatch(self.describe, key, reason="dict keys must be strings")
+            if not key.isascii() and not encodable(key):
+                raise Mismatch(
+                    self.describe, key, reason="the key holds lone surrogates"
+                )
             try:
                 result[key] = check(item)
             except Mismatch as mismatch:

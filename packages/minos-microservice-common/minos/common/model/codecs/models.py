@@ -6,7 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 from ..abc import Model
-from ..exceptions import MinosModelAttributeException
+from ..exceptions import (
+    MinosModelAttributeException,
+    MinosSerializationException,
+    describe_value,
+)
 from ..names import avro_fullname, avro_name
 from ..types import MISSING
 from . import compiler
@@ -201,7 +205,18 @@ class ModelCodec(Codec):
         fields = []
         for name, hint in hints.items():
             codec = compiler.codec_for(hint)
-            fields.append((name, hint if codec.static else codec.concretize(d[name])))
+            if codec.static:
+                fields.append((name, hint))
+                continue
+            try:
+                fields.append((name, codec.concretize(d[name])))
+            except MinosSerializationException:
+                raise
+            except (TypeError, ValueError) as error:
+                raise MinosSerializationException(
+                    f"{cls.__name__}.{name}: cannot encode "
+                    f"{describe_value(d[name])}: {error}"
+                ) from None
         return Shape(cls, tuple(fields))
 
 
@@ -277,9 +292,15 @@ def _generate(
         "    d = value.__dict__\n"
         f"    return {{{', '.join(plain_items)}}}\n"
     )
+    meta = None if cls._per_instance_fields else cls.__dict__.get("_model_meta")
+    namespace["_meta"] = meta
     decode_src = "def decode(datum):\n" + "".join(line + "\n" for line in decode_lines)
     decode_src += "    obj = _new(_cls)\n"
-    decode_src += "    obj.__dict__.update(datum)\n"
+    if meta is not None and meta.hooked:
+        # parse_/validate_ hooks run on decoded values too (bytes may be tampered).
+        decode_src += "    _meta.assign(obj, datum)\n"
+    else:
+        decode_src += "    obj.__dict__.update(datum)\n"
     if cls._per_instance_fields:
         decode_src += "    _cls._adopt_hints(obj, _hints)\n"
     decode_src += "    return obj\n"

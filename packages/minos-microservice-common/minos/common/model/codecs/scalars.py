@@ -70,25 +70,49 @@ class FloatCodec(Codec):
         if type(value) is float:
             return value
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:
+                raise self.mismatch(value, "too large for a float") from None
         raise self.mismatch(value)
 
     def schema(self, defined: set[str]) -> Any:
         return "double"
 
 
+def encodable(text: str) -> bool:
+    """Whether a string can be written as UTF-8 (no lone surrogates)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class StrCodec(Codec):
+    """Text; strings holding lone surrogates are refused (UTF-8 cannot hold them).
+
+    ``exact`` is unset so that containers validate every item; ASCII strings (the
+    common case) are accepted after one constant-time check.
+    """
+
     hint = str
-    exact = str
     kind = "string"
     decoded_type = str
 
     def validate(self, value: Any) -> Any:
-        if type(value) is str:
+        if type(value) is not str:
+            if not isinstance(value, str):
+                raise self.mismatch(value)
+            value = str.__str__(value)
+        if value.isascii() or encodable(value):
             return value
-        if isinstance(value, str):
-            return str.__str__(value)
-        raise self.mismatch(value)
+        raise self.mismatch(value, "it holds lone surrogates, not valid text")
+
+    def owns(self, value: Any) -> bool:
+        return isinstance(value, str)
 
     def schema(self, defined: set[str]) -> Any:
         return "string"
@@ -171,7 +195,10 @@ class DatetimeCodec(Codec):
                 return value
             if tz is None:
                 return value.replace(tzinfo=UTC)
-            return value.astimezone(UTC)
+            try:
+                return value.astimezone(UTC)
+            except OverflowError:
+                raise self.mismatch(value, "out of range in UTC") from None
         if isinstance(value, str):
             try:
                 return self.validate(datetime.fromisoformat(value))
@@ -272,36 +299,54 @@ def parse_duration(text: str) -> timedelta | None:
     return -value if sign else value
 
 
+_DURATION_MIN = timedelta(microseconds=_INT64_MIN)
+_DURATION_MAX = timedelta(microseconds=_INT64_MAX)
+
+
 class TimedeltaCodec(Codec):
     """Durations; numbers are seconds, strings ISO 8601 durations (``P1DT2.5S``).
     Avro: ``long`` microseconds."""
 
     hint = timedelta
-    exact = timedelta
     kind = "long"
     rank = RANK_LOGICAL
     decoded_type = timedelta
 
     def validate(self, value: Any) -> Any:
         if isinstance(value, timedelta):
-            return value
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            result = value
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
             try:
-                return timedelta(seconds=value)
-            except OverflowError:
-                raise self.mismatch(value, "out of range") from None
-        if isinstance(value, str):
+                result = timedelta(seconds=value)
+            except (OverflowError, ValueError):
+                raise self.mismatch(value, "out of range or not a number") from None
+        elif isinstance(value, str):
             try:
                 parsed = parse_duration(value)
-            except OverflowError:
+            except (OverflowError, ValueError):
                 parsed = None
-            if parsed is not None:
-                return parsed
-            raise self.mismatch(value, "not an ISO 8601 duration like P1DT2.5S")
-        raise self.mismatch(value)
+            if parsed is None:
+                raise self.mismatch(value, "not an ISO 8601 duration like P1DT2.5S")
+            result = parsed
+        else:
+            raise self.mismatch(value)
+        if not _DURATION_MIN <= result <= _DURATION_MAX:
+            raise self.mismatch(
+                value, "out of range (Avro holds durations as 64-bit microseconds)"
+            )
+        return result
+
+    def owns(self, value: Any) -> bool:
+        return isinstance(value, timedelta)
 
     def schema(self, defined: set[str]) -> Any:
         return {"type": "long", "logicalType": "timedelta-micros"}
+
+
+#: Digits of a storable decimal (Python converts at most 4300 digits to text).
+MAX_DECIMAL_DIGITS = 4000
+#: Exponent range of a storable decimal (the default decimal context's).
+MAX_DECIMAL_EXPONENT = 999_999
 
 
 class DecimalCodec(Codec):
@@ -326,6 +371,15 @@ class DecimalCodec(Codec):
             raise self.mismatch(value)
         if not result.is_finite():
             raise self.mismatch(value, "decimals must be finite")
+        digits, exponent = len(result.as_tuple().digits), result.as_tuple().exponent
+        if digits > MAX_DECIMAL_DIGITS:
+            raise self.mismatch(
+                value, f"more than {MAX_DECIMAL_DIGITS} digits cannot be stored"
+            )
+        if not -MAX_DECIMAL_EXPONENT <= exponent <= MAX_DECIMAL_EXPONENT:  # type: ignore[operator]
+            raise self.mismatch(
+                value, f"exponents beyond ±{MAX_DECIMAL_EXPONENT} cannot be stored"
+            )
         return result
 
     def owns(self, value: Any) -> bool:
@@ -343,7 +397,7 @@ class EnumCodec(Codec):
     decoded_type = str
 
     def __init__(self, enum: type[Enum]) -> None:
-        register(enum)
+        register(enum)  # found again by name when bytes name it
         self.hint = enum
         self.exact = enum
         name, namespace = avro_name(enum)
@@ -360,11 +414,15 @@ class EnumCodec(Codec):
         if type(value) is enum:
             return value
         try:
-            return enum(value)
+            member = enum(value)
         except (ValueError, TypeError):
-            raise self.mismatch(
-                value, f"not one of {[m.value for m in enum]!r}"
-            ) from None
+            member = None
+        if member is None or (
+            type(member.value) is not type(value) and not isinstance(value, Enum)
+        ):
+            # ``True`` and ``1.0`` equal ``1`` but are not the value ``1``.
+            raise self.mismatch(value, f"not one of {[m.value for m in enum]!r}")
+        return member
 
     def schema(self, defined: set[str]) -> Any:
         if self.name in defined:
@@ -395,6 +453,8 @@ class AnyCodec(Codec):
         return "Any"
 
     def validate(self, value: Any) -> Any:
+        # Anything is held; values minos cannot serialize are refused on encoding,
+        # naming the model and field.
         return value
 
     def owns(self, value: Any) -> bool:
@@ -475,8 +535,12 @@ def _write_decimal(value: Any, schema: Any) -> Any:
 
 def _read_decimal(value: bytes, writer: Any = None, reader: Any = None) -> Decimal:
     size, offset = _unzigzag(value, 0)
+    if size < 0 or offset + size > len(value):
+        raise ValueError("malformed big-decimal: bad size")
     unscaled = int.from_bytes(value[offset : offset + size], "big", signed=True)
-    scale, _ = _unzigzag(value, offset + size)
+    scale, end = _unzigzag(value, offset + size)
+    if end != len(value):
+        raise ValueError("malformed big-decimal: trailing bytes")
     sign = 1 if unscaled < 0 else 0
     return Decimal((sign, tuple(int(c) for c in str(abs(unscaled))), -scale))
 

@@ -14,7 +14,9 @@ bytes (``fastavro.writer``) are also read.
 from __future__ import annotations
 
 import io
+import re
 import struct
+import weakref
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import Enum
@@ -26,7 +28,7 @@ import orjson
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
 from ..abc import Model, ModelType
-from ..codecs.base import Codec, Mismatch, UnsupportedType
+from ..codecs.base import Codec, remember
 from ..codecs.compiler import codec_for
 from ..codecs.models import Evolution, Shape
 from ..codecs.unions import untag
@@ -37,9 +39,10 @@ from ..exceptions import (
     MinosSerializationException,
     MultiTypeMinosModelSequenceException,
 )
-from ..names import lookup
+from ..names import check_field_name, lookup
 from ..types import EntitySet, ModelRef, NoneType, ValueObjectSet, type_repr
 from ..types.inference import UninferableValue, infer_type
+from .limits import SchemaFacts, prepare_schema, scan
 
 __all__ = ["encode_value", "decode_value", "avro_schema_of"]
 
@@ -62,10 +65,13 @@ class _Writer:
         self.convert = codec.to_avro
 
 
+# Bytes from outside may carry ever new schemas and names: every cache filled
+# from them is bounded (the oldest entries are forgotten first).
 _WRITERS: dict[Any, _Writer] = {}
-_READERS: dict[tuple[bytes, Any], tuple[Any, Any]] = {}
-_LAST: dict[Any, tuple[bytes, Any, Any]] = {}
-_MAX_READERS = 2048
+_READERS: dict[tuple[bytes, Any], tuple[Any, Any, Any]] = {}
+_LAST: dict[Any, tuple[bytes, Any, Any, Any]] = {}
+_MAX_READERS = 1024
+_MAX_WRITERS = 1024
 
 
 def _writer(hint: Any) -> _Writer:
@@ -80,7 +86,7 @@ def _writer(hint: Any) -> _Writer:
             raise MinosSerializationException(
                 f"cannot encode {type_repr(hint)}: {type(error).__name__}: {error}"
             ) from None
-        _WRITERS[key] = writer
+        remember(_WRITERS, key, writer, _MAX_WRITERS)
     return writer
 
 
@@ -98,8 +104,16 @@ def _concrete(value: Any) -> Any:
         return infer_type(value)
     except UninferableValue as error:
         raise MinosSerializationException(
-            f"cannot encode {value!r:.80}: {error}"
+            f"cannot encode {type(value).__name__}: {error}"
         ) from None
+    except RecursionError:
+        raise _too_deep(value) from None
+
+
+def _too_deep(value: Any) -> MinosSerializationException:
+    return MinosSerializationException(
+        f"cannot encode {type(value).__name__}: it nests too deep or refers to itself"
+    )
 
 
 def encode_value(value: Any) -> bytes:
@@ -109,7 +123,15 @@ def encode_value(value: Any) -> bytes:
     it is defined at module level of an imported module, else as a
     ``DataTransferObject`` with the same name and fields.
     """
-    writer = _writer(_concrete(value))
+    try:
+        hint = _concrete(value)
+    except (UninferableValue, TypeError) as error:
+        raise MinosSerializationException(
+            f"cannot encode {type(value).__name__}: {error}"
+        ) from None
+    except RecursionError:
+        raise _too_deep(value) from None
+    writer = _writer(hint)
     convert = writer.convert
     try:
         datum = convert(value) if convert is not None else value
@@ -118,6 +140,8 @@ def encode_value(value: Any) -> bytes:
         schemaless_writer(buffer, writer.parsed, datum)
     except MinosModelException:
         raise
+    except RecursionError:
+        raise _too_deep(value) from None
     except Exception as error:
         raise MinosSerializationException(
             f"cannot encode {type(value).__name__}: {type(error).__name__}: {error}"
@@ -162,14 +186,16 @@ def _decode(data: bytes, target: Any) -> Any:
     last = _LAST.get(target)
     if last is not None and type(data) is bytes and data.startswith(last[0]):
         # The common case: the same writer schema as the previous message.
-        prefix, parsed, decode = last
+        prefix, parsed, decode, facts = last
         end = len(prefix)
     else:
-        end, parsed, decode = _header(data, target)
+        end, parsed, decode, facts = _header(data, target)
         data = bytes(data)
         if end < 0:
             return _decode_container(data, target)
-        _LAST[target] = (data[:end], parsed, decode)
+        _LAST[target] = (data[:end], parsed, decode, facts)
+    if facts is not None:
+        scan(data, end, parsed, facts)
     buffer = io.BytesIO(data)
     buffer.seek(end)
     try:
@@ -185,7 +211,7 @@ def _decode(data: bytes, target: Any) -> Any:
     return _run(decode, datum)
 
 
-def _header(data: Any, target: Any) -> tuple[int, Any, Any]:
+def _header(data: Any, target: Any) -> tuple[int, Any, Any, Any]:
     """Read the header: where the datum starts, the parsed schema and the plan."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise MinosSerializationException(
@@ -193,7 +219,7 @@ def _header(data: Any, target: Any) -> tuple[int, Any, Any]:
         )
     data = bytes(data)
     if data[:4] == _CONTAINER_MAGIC:
-        return -1, None, None
+        return -1, None, None, None
     if data[:3] != MAGIC or len(data) < 7:
         raise MinosSerializationException(
             "the bytes are not minos Avro data (bad header); they must come from "
@@ -213,11 +239,8 @@ def _header(data: Any, target: Any) -> tuple[int, Any, Any]:
             raise MinosSerializationException(
                 f"malformed schema in bytes: {error}"
             ) from None
-        if len(_READERS) >= _MAX_READERS:
-            # Bytes from outside may carry ever new schemas: forget the oldest.
-            del _READERS[next(iter(_READERS))]
-        reader = _READERS[key] = _reader(schema, target)
-    return end, reader[0], reader[1]
+        reader = remember(_READERS, key, _reader(schema, target), _MAX_READERS)
+    return end, reader[0], reader[1], reader[2]
 
 
 def _run(decode: Any, datum: Any) -> Any:
@@ -227,7 +250,11 @@ def _run(decode: Any, datum: Any) -> Any:
         return decode(datum)
     except MinosModelAttributeException:
         raise
-    except (Mismatch, KeyError, TypeError, ValueError) as error:
+    except MinosModelException as error:
+        raise MinosSerializationException(f"the data cannot be read: {error}") from None
+    except RecursionError:
+        raise MinosSerializationException("the data nests too deep") from None
+    except Exception as error:
         raise MinosSerializationException(
             f"the data does not match its schema: {type(error).__name__}: {error}"
         ) from None
@@ -236,13 +263,22 @@ def _run(decode: Any, datum: Any) -> Any:
 def _decode_container(data: bytes, target: Any) -> Any:
     try:
         reader = fastavro.reader(io.BytesIO(data), return_named_type=True)
-        schema = reader.writer_schema
+        schema = _strip(prepare_schema(reader.writer_schema))
+        if SchemaFacts(schema).risky:
+            # Limitation: container blocks are not pre-checked, so schemas that
+            # need it (recursive, arrays of zero-byte items) are refused.
+            raise MinosSerializationException(
+                "Avro containers with recursive schemas or arrays of zero-byte "
+                "items are not read; send them as minos Avro bytes"
+            )
         records = list(reader)
+    except MinosModelException:
+        raise
     except Exception as error:
         raise MinosSerializationException(
             f"malformed Avro container: {type(error).__name__}: {error}"
         ) from None
-    _, decode = _reader(_strip(schema), target)
+    _, decode, _ = _reader(schema, target)
     values = [_run(decode, record) for record in records]
     return values[0] if len(values) == 1 else values
 
@@ -255,8 +291,13 @@ def _strip(schema: Any) -> Any:
     return schema
 
 
-def _reader(schema: Any, target: Any) -> tuple[Any, Any]:
-    """Parse a writer schema and plan how to turn its data into values."""
+def _reader(schema: Any, target: Any) -> tuple[Any, Any, Any]:
+    """Parse a writer schema and plan how to turn its data into values.
+
+    Returns the parsed schema, the decoding function and, for schemas whose data
+    must be checked before fastavro reads it, their ``SchemaFacts``.
+    """
+    schema = prepare_schema(schema)
     try:
         parsed = parse_schema(schema)
     except Exception as error:
@@ -264,13 +305,17 @@ def _reader(schema: Any, target: Any) -> tuple[Any, Any]:
             f"invalid Avro schema in bytes: {error}"
         ) from None
     try:
-        hint = SchemaTypes(target).hint(_strip(parsed), root=True)
+        stripped = _strip(parsed)
+        facts = SchemaFacts(stripped)
+        hint = SchemaTypes(target, facts).hint(stripped, root=True)
         codec = codec_for(hint)
-    except (UnsupportedType, MinosModelException, TypeError, KeyError) as error:
+    except MinosSerializationException:
+        raise
+    except Exception as error:
         raise MinosSerializationException(
             f"cannot decode data of schema {_short(schema)}: {error}"
         ) from None
-    return parsed, codec.from_avro
+    return parsed, codec.from_avro, facts if facts.risky else None
 
 
 def _short(schema: Any) -> str:
@@ -302,14 +347,19 @@ _LOGICAL = {
     "bytes-decimal": Decimal,
     "fixed-decimal": Decimal,
 }
-_ENUMS: dict[tuple[str, tuple[str, ...]], type[Enum]] = {}
+#: Enums built for symbols read from bytes, while something holds them.
+_ENUMS: weakref.WeakValueDictionary[tuple[str, tuple[str, ...]], type[Enum]] = (
+    weakref.WeakValueDictionary()
+)
+_SYMBOL = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
 class SchemaTypes:
     """Derives type hints from a (fastavro-parsed) writer schema."""
 
-    def __init__(self, target: Any = None) -> None:
+    def __init__(self, target: Any = None, facts: SchemaFacts | None = None) -> None:
         self.target = target
+        self.facts = facts
         self.named: dict[str, Any] = {}
 
     def hint(self, schema: Any, root: bool = False) -> Any:
@@ -338,6 +388,8 @@ class SchemaTypes:
                 "entity-set": EntitySet,
                 "value-object-set": ValueObjectSet,
             }.get(logical, list)
+            if container is EntitySet:
+                _check_entities(item)
             return container[item]
         if kind == "map":
             return dict[str, self.hint(schema["values"])]  # type: ignore[misc]
@@ -360,11 +412,21 @@ class SchemaTypes:
     def _record(self, schema: dict[str, Any], root: bool) -> Any:
         fullname = schema["name"]
         cls = self.target if root and self.target is not None else lookup(fullname)
-        if not (isinstance(cls, type) and issubclass(cls, Model)):
+        if not _concrete_model(cls):
             cls = None
+        if self.facts is not None and fullname in self.facts.recursive:
+            if cls is None or not _recursive(cls):
+                raise MinosSerializationException(
+                    f"the writer schema defines {fullname!r} recursively, but no "
+                    "recursive model of that name is defined here"
+                )
         if cls is not None:
+            codec_for(cls)  # registers the enums the class uses
             self.named[fullname] = cls
-        fields = {f["name"]: self.hint(f["type"]) for f in schema["fields"]}
+        fields = {}
+        for entry in schema["fields"]:
+            check_field_name(fullname, entry["name"], MinosSerializationException)
+            fields[entry["name"]] = self.hint(entry["type"])
         if cls is None:
             namespace, _, name = fullname.rpartition(".")
             dto = ModelType.build(name, fields, namespace or None)
@@ -390,7 +452,7 @@ class SchemaTypes:
     def _enum(self, schema: dict[str, Any]) -> Any:
         fullname = schema["name"]
         symbols = tuple(schema["symbols"])
-        found = lookup(fullname, search_modules=True)
+        found = lookup(fullname)
         if isinstance(found, type) and issubclass(found, Enum):
             if set(symbols) <= set(found.__members__):
                 self.named[fullname] = found
@@ -398,12 +460,69 @@ class SchemaTypes:
         key = (fullname, symbols)
         enum = _ENUMS.get(key)
         if enum is None:
-            namespace, _, name = fullname.rpartition(".")
-            enum = Enum(name, [(s, s) for s in symbols])  # type: ignore[misc]
-            enum._avro_name = (name, namespace or None)  # type: ignore[attr-defined]
-            _ENUMS[key] = enum
+            enum = _ENUMS[key] = _build_enum(fullname, symbols)
         self.named[fullname] = enum
         return enum
+
+
+def _build_enum(fullname: str, symbols: tuple[str, ...]) -> type[Enum]:
+    """An enum standing for one read from bytes (never registered by name)."""
+    for symbol in symbols:
+        if not isinstance(symbol, str) or not _SYMBOL.fullmatch(symbol):
+            raise MinosSerializationException(
+                f"enum {fullname!r}: {symbol!r} is not an acceptable symbol "
+                "(a letter, then letters, digits or '_')"
+            )
+    if len(set(symbols)) != len(symbols):
+        raise MinosSerializationException(f"enum {fullname!r}: repeated symbols")
+    namespace, _, name = fullname.rpartition(".")
+    try:
+        enum = Enum(name, [(s, s) for s in symbols])  # type: ignore[misc]
+    except (ValueError, TypeError) as error:
+        raise MinosSerializationException(
+            f"enum {fullname!r} cannot be built: {error}"
+        ) from None
+    enum._avro_name = (name, namespace or None)  # type: ignore[attr-defined]
+    enum._from_bytes = True  # type: ignore[attr-defined]
+    return enum
+
+
+def _concrete_model(cls: Any) -> bool:
+    """Whether a class found by name can hold records (not an abstract base)."""
+    if not (isinstance(cls, type) and issubclass(cls, Model)):
+        return False
+    return cls._per_instance_fields or cls._declared_hints_or_none() is not None
+
+
+def _recursive(cls: type[Model]) -> bool:
+    """Whether a model class refers to itself through its fields."""
+    if cls._per_instance_fields:
+        return False
+    start = codec_for(cls)
+    seen: set[int] = set()
+    stack = list(start.children())
+    while stack:
+        codec = stack.pop()
+        if codec is start:
+            return True
+        if id(codec) in seen:
+            continue
+        seen.add(id(codec))
+        stack.extend(codec.children())
+    return False
+
+
+def _check_entities(item: Any) -> None:
+    """Entity sets hold models with a ``uuid`` (they are keyed by it)."""
+    hints: Any = None
+    if isinstance(item, Shape):
+        hints = dict(item.fields)
+    elif isinstance(item, type) and issubclass(item, Model):
+        hints = item._declared_hints_or_none()
+    if not hints or hints.get("uuid") is not UUID:
+        raise MinosSerializationException(
+            f"an entity set holds records with a uuid field, not {type_repr(item)}"
+        )
 
 
 # --- the Model-facing helpers ---------------------------------------------------------
@@ -441,5 +560,5 @@ def decode_datum(cls: type[Model], schema: Any, data: Any) -> Any:
     key = (orjson.dumps(schema), target)
     reader = _READERS.get(key)
     if reader is None:
-        reader = _READERS[key] = _reader(schema, target)
+        reader = remember(_READERS, key, _reader(schema, target), _MAX_READERS)
     return _run(reader[1], untag(data))
