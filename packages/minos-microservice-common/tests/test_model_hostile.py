@@ -172,6 +172,17 @@ def test_deep_recursive_model_is_refused_when_encoded() -> None:
         node.to_json_data()
 
 
+def test_deep_recursive_data_from_dict_is_refused() -> None:
+    data: Any = None
+    for _ in range(3000):
+        data = {"label": "x", "next": data}
+    with pytest.raises(MinosModelException, match="deep"):
+        Node.from_dict(data)
+    text = '{"label":"x","next":' * 900 + "null" + "}" * 900
+    with pytest.raises(MinosModelException, match="deep"):
+        Node.from_json(text)
+
+
 def test_deeply_nested_schema_is_refused() -> None:
     text = b'{"type":"array","items":' * 600 + b'"long"' + b"}" * 600
     data = b"MA\x01" + struct.pack(">I", len(text)) + text + b"\x00"
@@ -542,3 +553,27 @@ def test_entity_bytes_without_uuid_are_refused() -> None:
         decode_value(hostile(schema, b"\x02x"))
     assert decode_value(tag.avro_bytes) == tag
     assert isinstance(tag.uuid, UUID) and tag.uuid != uuid4()
+
+
+def test_enum_from_bytes_cannot_take_over_a_model_name() -> None:
+    record = avro.avro_schema_of(Account("a", 1))
+    fullname = f"{record['namespace']}.{record['name']}"
+    schema = {"type": "enum", "name": fullname, "symbols": ["A"]}
+    assert decode_value(hostile(schema, b"\x00")).name == "A"
+    assert decode_value(Account("bo", 2).avro_bytes) == Account("bo", 2)
+
+
+def test_avro_container_with_a_recursive_schema_is_refused() -> None:
+    import io
+
+    import fastavro
+
+    schema = {
+        "type": "record",
+        "name": "Chain",
+        "fields": [{"name": "next", "type": ["null", "Chain"]}],
+    }
+    buffer = io.BytesIO()
+    fastavro.writer(buffer, fastavro.parse_schema(schema), [{"next": None}])
+    with pytest.raises(MinosSerializationException, match="recursive"):
+        decode_value(buffer.getvalue())

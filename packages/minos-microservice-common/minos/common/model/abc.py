@@ -245,7 +245,13 @@ class Model(metaclass=ModelType):
                     f"{key!r:.60} ({type(key).__name__})",
                     model=cls.__name__,
                 )
-        return cls._from_json_mapping(data)
+        try:
+            return cls._from_json_mapping(data)
+        except RecursionError:
+            raise MinosMalformedAttributeException(
+                f"{cls.__name__}.from_dict: the data nests too deep",
+                model=cls.__name__,
+            ) from None
 
     @classmethod
     def _from_json_mapping(cls, data: Mapping[str, Any]) -> Any:
