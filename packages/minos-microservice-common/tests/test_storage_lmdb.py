@@ -152,3 +152,31 @@ async def test_from_config_reads_the_saga_storage_path(tmp_path):
         await storage.put("t", "k", b"v")
     assert storage.path == tmp_path / "s.lmdb"
     assert (tmp_path / "s.lmdb" / "data.mdb").exists()
+
+
+async def test_one_directory_opened_with_other_options_is_refused(tmp_path):
+    path = tmp_path / "shared.lmdb"
+    async with MinosStorageLmdb(path, sync=True):
+        for options in ({"sync": False}, {"max_tables": 8}, {"map_size": 1 << 20}):
+            other = MinosStorageLmdb(path, **options)
+            with pytest.raises(MinosStorageException, match="other options"):
+                await other.setup()
+        async with MinosStorageLmdb(path) as same:  # equal options share it
+            await same.put("t", "k", b"v")
+
+
+@pytest.mark.parametrize(
+    "options", [{"map_size": 0}, {"max_tables": "8"}, {"sync": "yes"}]
+)
+def test_bad_options_are_refused(tmp_path, options):
+    with pytest.raises(MinosStorageException, match="option"):
+        MinosStorageLmdb(tmp_path / "x", **options)
+
+
+async def test_keys_that_are_not_unicode_text_are_refused(tmp_path):
+    async with MinosStorageLmdb(tmp_path / "k.lmdb") as storage:
+        for call in (storage.get, storage.delete):
+            with pytest.raises(MinosStorageException, match="not valid Unicode"):
+                await call("t", "\udc80")
+        with pytest.raises(MinosStorageException, match="not valid Unicode"):
+            await storage.put("t", "a\ud800", b"v")

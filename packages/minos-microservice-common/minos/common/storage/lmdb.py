@@ -2,7 +2,8 @@
 
 LMDB forbids opening one environment twice in a process, so every
 ``MinosStorageLmdb`` on the same directory shares one environment and one
-worker thread. All LMDB calls run on that thread: the event loop never
+worker thread; they must agree on its options (``map_size``, ``max_tables``,
+``sync``). All LMDB calls run on that thread: the event loop never
 blocks on disk, and LMDB's one-transaction-per-thread rule holds.
 """
 
@@ -43,6 +44,7 @@ class _Environment:
     def __init__(self, path: str, map_size: int, max_tables: int, sync: bool):
         os.makedirs(path, exist_ok=True)
         self.path = path
+        self.options = {"map_size": map_size, "max_tables": max_tables, "sync": sync}
         self.env = lmdb.open(
             path, map_size=map_size, max_dbs=max_tables, sync=sync, subdir=True
         )
@@ -94,6 +96,19 @@ def _acquire(path: Path, map_size: int, max_tables: int, sync: bool) -> _Environ
         if environment is None:
             environment = _Environment(real, map_size, max_tables, sync)
             _environments[real] = environment
+        else:
+            options = {"map_size": map_size, "max_tables": max_tables, "sync": sync}
+            if options != environment.options:
+                different = ", ".join(
+                    f"{name}={value!r} (open with {environment.options[name]!r})"
+                    for name, value in options.items()
+                    if environment.options[name] != value
+                )
+                raise MinosStorageException(
+                    f"the LMDB storage at {real!r} is already open in this process "
+                    f"with other options: {different}; open every storage on one "
+                    "directory with the same options"
+                )
         environment.users += 1
         return environment
 
@@ -126,9 +141,23 @@ class MinosStorageLmdb(MinosStorage):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        if not str(path):
+        if not isinstance(path, str | os.PathLike) or not str(path):
             raise MinosStorageException(
-                "the LMDB storage path is empty; set 'saga.storage.path' to a directory"
+                f"the LMDB storage path {path!r} is not a directory path; set "
+                "'saga.storage.path' to a directory"
+            )
+        for name, value, low in (
+            ("map_size", map_size, 1 << 12),
+            ("max_tables", max_tables, 1),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise MinosStorageException(
+                    f"the LMDB storage option {name} must be an integer of at "
+                    f"least {low}, not {value!r}"
+                )
+        if not isinstance(sync, bool):
+            raise MinosStorageException(
+                f"the LMDB storage option sync must be True or False, not {sync!r}"
             )
         self.path = Path(path)
         self.map_size = map_size
@@ -146,6 +175,8 @@ class MinosStorageLmdb(MinosStorage):
             self._environment = await asyncio.to_thread(
                 _acquire, self.path, self.map_size, self.max_tables, self.sync
             )
+        except MinosStorageException:
+            raise
         except (lmdb.Error, OSError) as exc:
             raise MinosStorageException(
                 f"cannot open the LMDB storage at {str(self.path)!r} ({exc}); "
@@ -199,7 +230,8 @@ class MinosStorageLmdb(MinosStorage):
                 table, partial(_read_batch, table=table, after=after)
             )
             for raw_key, value in batch:
-                yield raw_key.decode(), value
+                # Keys written by ``put`` are UTF-8; others are shown escaped.
+                yield raw_key.decode(errors="backslashreplace"), value
             if len(batch) < _BATCH:
                 return
             after = batch[-1][0]
@@ -228,7 +260,13 @@ class MinosStorageLmdb(MinosStorage):
             raise MinosStorageException(
                 f"the storage key {key!r} is invalid; use a non-empty string"
             )
-        raw = key.encode()
+        try:
+            raw = key.encode()
+        except UnicodeEncodeError as exc:
+            raise MinosStorageException(
+                f"the storage key {key[:40]!r} is not valid Unicode text ({exc}); "
+                "use keys without lone surrogates"
+            ) from None
         if len(raw) > 511:
             raise MinosStorageException(
                 f"the storage key {key[:40]!r}... is {len(raw)} bytes long; "
