@@ -13,7 +13,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from minos.common import DeclarativeModel, Entity, ModelType, ValueObject
-from minos.saga import MinosSagaSerializationException, SagaContext
+from minos.saga import (
+    MinosSagaContextException,
+    MinosSagaSerializationException,
+    SagaContext,
+)
 from minos.saga.context.codec import decode_value, encode_value
 
 
@@ -198,3 +202,19 @@ values = st.recursive(
 @given(values)
 def test_round_trip_property(value):
     assert decode_value(orjson.loads(orjson.dumps(encode_value(value)))) == value
+
+
+def test_internal_and_method_names_need_item_access():
+    context = SagaContext(book="B")
+    with pytest.raises(MinosSagaContextException, match="context\\['_fields'\\]"):
+        context._fields = {}
+    for name in ("items", "keys", "get", "copy", "raw"):
+        with pytest.raises(MinosSagaContextException, match=f"context\\['{name}'\\]"):
+            setattr(context, name, 1)
+    context["items"] = 3
+    context["_secret"] = 4
+    assert dict(context) == {"book": "B", "items": 3, "_secret": 4}
+    assert callable(context.items)  # the method: the value is context["items"]
+    with pytest.raises(AttributeError):
+        context._secret  # noqa: B018
+    assert SagaContext.from_raw(orjson.loads(orjson.dumps(context.raw))) == context

@@ -280,3 +280,15 @@ async def test_operation_calls_sync_and_async_callbacks_with_parameters():
     operation = SagaOperation("B", build_purchase, {"discount": 7})
     assert await operation.call(context) == {"ticket": "t", "discount": 7}
     assert await SagaOperation("C").call(context) is None
+
+
+def test_a_committed_saga_cannot_change_through_a_step():
+    saga = Saga("Frozen")
+    step = saga.step().invoke_participant("CreateTicket", build_ticket)
+    step.commit()
+    with pytest.raises(MinosSagaAlreadyCommittedException, match="committed saga"):
+        step.on_reply("late")
+    with pytest.raises(MinosSagaAlreadyCommittedException, match="committed saga"):
+        step.with_compensation("CancelTicket", build_refund)
+    assert step.on_reply_operation is None
+    assert step.with_compensation_operation is None

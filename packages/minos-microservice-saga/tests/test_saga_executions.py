@@ -100,6 +100,13 @@ def lend_saga(commit=finish) -> Saga:
 REPLIES = [True, {"receipt": "R-1"}, "sent"]
 
 
+def answer(execution: SagaExecution, status, data=None) -> SagaReply:
+    """The reply of the participant to the command the execution waits for."""
+    step = execution.paused_step
+    correlation = step.command_id if step is not None else None
+    return SagaReply(execution.uuid, status, data, correlation=correlation)
+
+
 def new_execution(saga: Saga | None = None, **kwargs) -> SagaExecution:
     context = SagaContext(book="B-1", reader="ann")
     return SagaExecution.from_definition(saga or lend_saga(), context, **kwargs)
@@ -111,7 +118,7 @@ async def run_with_replies(execution, broker, statuses):
     for index, status in enumerate(statuses):
         data = REPLIES[index] if status is SUCCESS else "it went wrong"
         await execution.execute(
-            SagaReply(execution.uuid, status, data),
+            answer(execution, status, data),
             broker=broker,
             reply_topic="LendReply",
         )
@@ -219,7 +226,7 @@ async def test_commit_without_callback_keeps_the_context():
     broker = InMemorySagaBroker()
     execution = new_execution(saga)
     await execution.execute(broker=broker)
-    await execution.execute(SagaReply(execution.uuid, SUCCESS), broker=broker)
+    await execution.execute(answer(execution, SUCCESS), broker=broker)
     assert execution.status is SagaStatus.Finished
     assert execution.context == SagaContext(book="B-1", reader="ann")
 
@@ -240,7 +247,7 @@ async def test_invoke_callback_failure_sends_nothing_for_that_step():
     await execution.execute(broker=broker)
 
     with pytest.raises(MinosSagaFailedExecutionStepException, match="bad input"):
-        await execution.execute(SagaReply(execution.uuid, SUCCESS), broker=broker)
+        await execution.execute(answer(execution, SUCCESS), broker=broker)
 
     assert broker.topics() == ["Reserve", "Release"]
     assert execution.steps[1].status is SagaStepStatus.Errored
@@ -264,12 +271,10 @@ async def test_reply_handler_failure_compensates_that_step_too():
     execution = new_execution(saga)
     execution.context["receipt"] = "none yet"
     await execution.execute(broker=broker)
-    await execution.execute(SagaReply(execution.uuid, SUCCESS), broker=broker)
+    await execution.execute(answer(execution, SUCCESS), broker=broker)
 
     with pytest.raises(MinosSagaFailedExecutionStepException, match="reply handler"):
-        await execution.execute(
-            SagaReply(execution.uuid, SUCCESS, {"x": 1}), broker=broker
-        )
+        await execution.execute(answer(execution, SUCCESS, {"x": 1}), broker=broker)
 
     assert broker.topics() == ["Reserve", "Charge", "Refund", "Release"]
 
@@ -301,7 +306,7 @@ async def test_send_failure_fails_the_step():
     execution = new_execution()
     await execution.execute(broker=broker)
     with pytest.raises(MinosSagaFailedExecutionStepException, match="broker down"):
-        await execution.execute(SagaReply(execution.uuid, SUCCESS), broker=broker)
+        await execution.execute(answer(execution, SUCCESS), broker=broker)
     assert broker.topics() == ["Reserve", "Release"]
 
 
@@ -315,7 +320,7 @@ async def test_persist_runs_before_each_command_is_sent():
 
     await execution.execute(broker=broker, persist=persist)
     await execution.execute(
-        SagaReply(execution.uuid, SUCCESS, True), broker=broker, persist=persist
+        answer(execution, SUCCESS, True), broker=broker, persist=persist
     )
     assert seen == [(SagaStatus.Paused, 0, 1), (SagaStatus.Paused, 1, 2)]
 
@@ -324,7 +329,7 @@ async def test_status_rules():
     broker = InMemorySagaBroker()
     execution = new_execution()
     with pytest.raises(MinosSagaExecutionStatusException, match="not waiting"):
-        await execution.execute(SagaReply(execution.uuid, SUCCESS), broker=broker)
+        await execution.execute(answer(execution, SUCCESS), broker=broker)
 
     await execution.execute(broker=broker)
     with pytest.raises(
@@ -341,7 +346,7 @@ async def test_status_rules():
 
 async def run_with_replies_from_paused(execution, broker):
     for data in REPLIES:
-        await execution.execute(SagaReply(execution.uuid, SUCCESS, data), broker=broker)
+        await execution.execute(answer(execution, SUCCESS, data), broker=broker)
 
 
 def test_uncommitted_sagas_cannot_run():
@@ -383,7 +388,7 @@ async def test_raw_round_trip_of_a_paused_execution():
 
 async def run_with_replies_from(execution, broker, start):
     for data in REPLIES[start:]:
-        await execution.execute(SagaReply(execution.uuid, SUCCESS, data), broker=broker)
+        await execution.execute(answer(execution, SUCCESS, data), broker=broker)
 
 
 async def test_raw_round_trip_of_an_errored_execution():
@@ -430,7 +435,7 @@ async def test_a_context_that_cannot_be_stored_fails_the_step_before_sending():
     await execution.execute(broker=broker, persist=persist)
     with pytest.raises(MinosSagaFailedExecutionStepException, match="'lock'"):
         await execution.execute(
-            SagaReply(execution.uuid, SUCCESS), broker=broker, persist=persist
+            answer(execution, SUCCESS), broker=broker, persist=persist
         )
     assert broker.topics() == ["Reserve", "Release"]
     assert len(stored) == 1

@@ -135,6 +135,17 @@ def build_manager(
     return manager, broker
 
 
+def answer(execution: SagaExecution, data, status=SagaReplyStatus.SUCCESS):
+    """A reply (with its own id) to the command ``execution`` waits for."""
+    return SagaReply(
+        execution.uuid,
+        status,
+        data,
+        id=uuid4(),
+        correlation=execution.paused_step.command_id,
+    )
+
+
 def context() -> SagaContext:
     return SagaContext(book="B-1", reader="ann")
 
@@ -217,14 +228,12 @@ async def test_foreign_replies_on_the_private_topic_are_ignored(path):
     library = Library()
 
     class Noisy(InMemorySagaBroker):
-        async def send(self, data, topic, *, saga, reply_topic, user=None):
+        async def send(self, data, topic, *, reply_topic, **kwargs):
             if reply_topic is not None and topic == "Charge":
                 await self.deliver(
                     reply_topic, SagaReply(uuid4(), SagaReplyStatus.ERROR)
                 )
-            await super().send(
-                data, topic, saga=saga, reply_topic=reply_topic, user=user
-            )
+            await super().send(data, topic, reply_topic=reply_topic, **kwargs)
 
     broker = Noisy(library.participants())
     async with SagaManager(SagaExecutionStorage(path=path), broker) as manager:
@@ -290,7 +299,12 @@ async def test_paused_execution_resumes_in_a_fresh_manager(path):
         assert resumed.status is SagaStatus.Paused
         assert resumed.context["reserved"] is True
 
-        reply = SimpleNamespace(saga=str(uuid), status=WireStatus.SUCCESS, data="R-9")
+        reply = SimpleNamespace(
+            saga=str(uuid),
+            status=WireStatus.SUCCESS,
+            data="R-9",
+            trace_id=str(resumed.paused_step.command_id),
+        )
         execution = await second.run(reply=reply)
         await second_broker.drain()
 
@@ -431,7 +445,7 @@ async def test_a_redelivered_reply_sends_the_pending_command_again(path):
     )
     async with manager:
         execution = await manager.run(LEND, context=context(), pause_on_disk=True)
-        reply = SagaReply(execution.uuid, SagaReplyStatus.SUCCESS, True, id=uuid4())
+        reply = answer(execution, True)
 
         await manager.run(reply=reply)
         await manager.run(reply=reply)
@@ -450,7 +464,7 @@ async def test_a_redelivered_final_reply_is_ignored(path):
     async with manager:
         execution = await manager.run(LEND, context=context(), pause_on_disk=True)
         await broker.drain()
-        last = SagaReply(execution.uuid, SagaReplyStatus.SUCCESS, "ok", id=uuid4())
+        last = answer(await manager.get(execution.uuid), "ok")
         await manager.run(reply=last)
         finished = await manager.get(execution.uuid)
         again = await manager.run(reply=last)
@@ -468,8 +482,14 @@ async def test_networks_command_replies_resume_sagas(path):
     async with manager:
         execution = await manager.run(LEND, context=context(), pause_on_disk=True)
         await broker.drain()
+        waiting = (await manager.get(execution.uuid)).paused_step
         refused = CommandReply(
-            "LibraryReply", "no money", execution.uuid, CommandStatus.ERROR, "bank"
+            "LibraryReply",
+            "no money",
+            execution.uuid,
+            CommandStatus.ERROR,
+            "bank",
+            trace_id=waiting.command_id,  # a command handler repeats it
         )
         await manager.run(reply=refused)
         await broker.drain()
@@ -523,10 +543,8 @@ async def test_a_broken_reply_channel_fails_the_step_and_compensates(path):
     library = Library()
 
     class Broken(InMemorySagaBroker):
-        async def send(self, data, topic, *, saga, reply_topic, user=None):
-            await super().send(
-                data, topic, saga=saga, reply_topic=reply_topic, user=user
-            )
+        async def send(self, data, topic, *, reply_topic, **kwargs):
+            await super().send(data, topic, reply_topic=reply_topic, **kwargs)
             if topic == "Charge":
                 channel = self._channels[reply_topic]
 

@@ -22,6 +22,7 @@ __all__ = [
     "MinosSagaNotDefinedException",
     "MinosSagaCallbackException",
     "MinosSagaSerializationException",
+    "MinosSagaContextException",
     "MinosSagaExecutionException",
     "MinosSagaExecutionNotFoundException",
     "MinosSagaExecutionStatusException",
@@ -78,6 +79,10 @@ class MinosSagaCallbackException(MinosSagaDefinitionException):
 
 class MinosSagaSerializationException(MinosSagaException):
     """A saga, an execution or a context value cannot be written or read back."""
+
+
+class MinosSagaContextException(MinosSagaException, TypeError):
+    """A saga context was given a value or a name it cannot hold."""
 
 
 class MinosSagaExecutionException(MinosSagaException):

@@ -17,6 +17,7 @@ from .definitions import Saga
 from .exceptions import (
     MinosSagaExecutionException,
     MinosSagaFailedExecutionStepException,
+    MinosSagaSerializationException,
 )
 from .executions import SagaExecution, SagaExecutionStorage, SagaStatus
 from .participants import (
@@ -25,6 +26,7 @@ from .participants import (
     SagaReply,
     SagaReplyChannel,
 )
+from .timeouts import check_timeout
 
 if TYPE_CHECKING:
     from minos.common import MinosConfig
@@ -49,7 +51,9 @@ class SagaManager(MinosSagaManager):
     ``reply_timeout`` (``saga.timeout`` in the configuration, 60 s by default)
     bounds the wait for each reply; a paused execution whose reply is late is
     failed and compensated by a timer, re-armed at setup for the executions
-    found paused on disk.
+    found paused on disk. Each callback call (building a command, reading a
+    reply, compensating, committing) is bounded by the same timeout: one that
+    takes longer fails its step, and the steps before it are compensated.
     """
 
     def __init__(
@@ -65,7 +69,7 @@ class SagaManager(MinosSagaManager):
         self.storage = storage
         self.broker = broker
         self.reply_topic = reply_topic
-        self.reply_timeout = reply_timeout
+        self.reply_timeout = check_timeout(reply_timeout)
         self._locks: dict[UUID, _Lock] = {}
         self._timers: dict[UUID, asyncio.TimerHandle] = {}
         self._expiring: set[asyncio.Task[None]] = set()
@@ -120,6 +124,7 @@ class SagaManager(MinosSagaManager):
         """
         if kwargs:
             raise TypeError(f"unexpected arguments: {', '.join(kwargs)}")
+        reply_timeout = check_timeout(reply_timeout)
         await self.setup()
         if reply is not None:
             if definition is not None:
@@ -151,6 +156,21 @@ class SagaManager(MinosSagaManager):
         await self.setup()
         return await self.storage.load(uuid)
 
+    async def compensate(self, uuid: UUID | str) -> SagaExecution:
+        """Retry the failed compensations of the errored execution ``uuid``.
+
+        A compensation that could not be built or sent leaves its step
+        ``CompensationFailed`` (and ``failed to compensate`` in the execution's
+        error); once its cause is fixed, this sends it again and stores the
+        outcome. Returns the execution.
+        """
+        await self.setup()
+        async with self._lock(UUID(str(uuid))):
+            execution = await self.storage.load(uuid)
+            await execution.compensate_again(broker=self.broker)
+            await self._store(execution)
+            return execution
+
     async def _run_waiting(
         self, execution: SagaExecution, raise_on_error: bool
     ) -> None:
@@ -169,7 +189,10 @@ class SagaManager(MinosSagaManager):
                 reply: SagaReply | None = None
                 while True:
                     await execution.execute(
-                        reply, broker=self.broker, reply_topic=channel.topic
+                        reply,
+                        broker=self.broker,
+                        reply_topic=channel.topic,
+                        persist=self._check_storable,
                     )
                     if execution.status is not SagaStatus.Paused:
                         break
@@ -182,14 +205,14 @@ class SagaManager(MinosSagaManager):
                     if reply is None:
                         await execution.expire(broker=self.broker)
         except MinosSagaFailedExecutionStepException:
-            await self.storage.store(execution)
+            await self._store(execution)
             if raise_on_error:
                 raise
             return
         except asyncio.CancelledError:
             await self._left_waiting(execution)
             raise
-        await self.storage.store(execution)
+        await self._store(execution)
 
     async def _left_waiting(self, execution: SagaExecution) -> None:
         """Keep a waiting execution whose caller was cancelled, so it expires.
@@ -201,7 +224,7 @@ class SagaManager(MinosSagaManager):
         if step is None:
             return
         logger.warning("%r was cancelled while waiting for a reply", execution)
-        await self.storage.store(execution)
+        await self._store(execution)
         self._arm(execution.uuid, step.deadline)
 
     async def _receive(
@@ -217,13 +240,22 @@ class SagaManager(MinosSagaManager):
                 reply = await channel.receive(remaining)
             except TimeoutError:
                 return None
-            if reply.saga == execution.uuid:
+            if reply.saga != execution.uuid:
+                logger.warning(
+                    "ignored a reply for saga %s on the reply topic of saga %s",
+                    reply.saga,
+                    execution.uuid,
+                )
+            elif not execution.expects(reply):
+                logger.info(
+                    "ignored a %s reply for %r: it answers the command %s, not the "
+                    "one of the waiting step",
+                    reply.status.name,
+                    execution,
+                    reply.correlation,
+                )
+            else:
                 return reply
-            logger.warning(
-                "ignored a reply for saga %s on the reply topic of saga %s",
-                reply.saga,
-                execution.uuid,
-            )
 
     async def _start_paused(
         self, execution: SagaExecution, raise_on_error: bool
@@ -237,7 +269,7 @@ class SagaManager(MinosSagaManager):
                     persist=self.storage.store,
                 )
             except MinosSagaFailedExecutionStepException:
-                await self.storage.store(execution)
+                await self._store(execution)
                 if raise_on_error:
                     raise
                 return
@@ -264,6 +296,17 @@ class SagaManager(MinosSagaManager):
                     execution.status.name,
                 )
                 return execution
+            if not execution.expects(reply):
+                # Stale or duplicated replies to the commands of earlier steps.
+                logger.info(
+                    "ignored a %s reply for %r: it answers the command %s, not "
+                    "the one of the waiting step %d",
+                    reply.status.name,
+                    execution,
+                    reply.correlation,
+                    len(execution.steps) - 1,
+                )
+                return execution
             self._disarm(execution.uuid)
             # Limitation: called by the reply handler, this runs inside its database
             # transaction, and a failed saga is not raised (that would roll back
@@ -277,14 +320,24 @@ class SagaManager(MinosSagaManager):
                     persist=self.storage.store,
                 )
             except MinosSagaFailedExecutionStepException:
-                await self.storage.store(execution)
+                await self._store(execution)
                 return execution
             await self._settle(execution)
             return execution
 
     async def _redelivered(self, execution: SagaExecution, reply: SagaReply) -> None:
-        """Handle a reply that was already applied to ``execution``."""
-        if execution.status is not SagaStatus.Paused:
+        """Handle a reply that was already applied to ``execution``.
+
+        Only the reply that made the waiting step send its command can have been
+        rolled back with that command; it re-sends it, once per reply id.
+        """
+        step = execution.paused_step
+        applied = execution.applied_step(reply)
+        if (
+            step is None
+            or applied != len(execution.steps) - 2
+            or step.resent_for == reply.id
+        ):
             logger.info("ignored the redelivered reply %s for %r", reply.id, execution)
             return
         logger.warning(
@@ -294,10 +347,13 @@ class SagaManager(MinosSagaManager):
         )
         try:
             await execution.resend(
-                broker=self.broker, reply_topic=self._require_reply_topic()
+                broker=self.broker,
+                reply_topic=self._require_reply_topic(),
+                reason=reply.id,
             )
         except MinosSagaFailedExecutionStepException:
-            await self.storage.store(execution)
+            pass
+        await self._store(execution)
 
     async def _settle(self, execution: SagaExecution) -> None:
         """Store a finished execution, or arm the timer of a paused one."""
@@ -305,7 +361,33 @@ class SagaManager(MinosSagaManager):
         if step is not None:
             self._arm(execution.uuid, step.deadline)
         else:
+            await self._store(execution)
+
+    async def _check_storable(self, execution: SagaExecution) -> None:
+        """Raise if ``execution`` could not be stored (before a command is sent)."""
+        self.storage.encode(execution)
+
+    async def _store(self, execution: SagaExecution) -> None:
+        """Store the outcome of ``execution``, without its context if need be.
+
+        An errored or finished execution whose context cannot be encoded is
+        stored with an empty context and the reason in its error, so that the
+        paused record it replaces never runs (or is compensated) again.
+        """
+        try:
             await self.storage.store(execution)
+            return
+        except MinosSagaSerializationException as exc:
+            problem = f"its context could not be stored ({exc}); it was stored empty"
+        logger.error("%r: %s", execution, problem)
+        execution.error = (
+            f"{execution.error}; {problem}" if execution.error else problem
+        )
+        live_context, execution.context = execution.context, SagaContext()
+        try:
+            await self.storage.store(execution)
+        finally:
+            execution.context = live_context
 
     def _require_reply_topic(self) -> str:
         if not self.reply_topic:
@@ -368,7 +450,7 @@ class SagaManager(MinosSagaManager):
                     await execution.expire(broker=self.broker)
                 except MinosSagaFailedExecutionStepException:
                     pass
-                await self.storage.store(execution)
+                await self._store(execution)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -378,7 +460,15 @@ class SagaManager(MinosSagaManager):
         """Re-arm the reply timers of the executions left paused on disk."""
         count = 0
         async for uuid, deadline in self.storage.deadlines():
-            self._arm(uuid, deadline)
+            try:
+                self._arm(uuid, deadline)
+            except Exception:
+                logger.exception(
+                    "could not watch the deadline %r of the saga execution %s",
+                    deadline,
+                    uuid,
+                )
+                continue
             count += 1
         if count:
             logger.info("watching %d saga executions paused on disk", count)
@@ -390,13 +480,7 @@ def _configured_timeout(config: MinosConfig) -> float | None:
         value = config.saga._asdict().get("timeout")
     except AttributeError:
         return None
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise MinosSagaExecutionException(
-            f"saga.timeout must be a positive number of seconds, not {value!r}"
-        )
-    return float(value)
+    return check_timeout(value, "saga.timeout")
 
 
 class _Lock:

@@ -26,7 +26,7 @@ from minos.common import decode_value as decode_model_value
 from minos.common import encode_value as encode_model_value
 
 from ..exceptions import MinosSagaSerializationException
-from ..paths import object_path, resolve_path
+from ..paths import object_path, resolve_class
 
 __all__ = ["encode_value", "decode_value"]
 
@@ -108,23 +108,32 @@ def _encode_model(value: Model, where: str) -> str:
     return base64.b64encode(data).decode()
 
 
+def _base64(payload: Any) -> bytes:
+    if not isinstance(payload, str):
+        raise TypeError(f"base64 text expected, not {type(payload).__name__}")
+    return base64.b64decode(payload, validate=True)
+
+
 def _decode_model(payload: str, where: str) -> Any:
-    return decode_model_value(base64.b64decode(payload))
+    return decode_model_value(_base64(payload))
 
 
 def _decode_enum(payload: list[Any], where: str) -> Enum:
-    cls = _import(payload[0], where)
+    if not isinstance(payload, list) or len(payload) != 2:
+        raise TypeError("an enum is stored as [class path, value]")
+    cls = _import_enum(payload[0], where)
     member: Enum = cls(decode_value(payload[1], where=where))
     return member
 
 
-def _import(path: str, where: str) -> Any:
+def _import_enum(path: Any, where: str) -> type[Enum]:
     try:
-        return resolve_path(path)
+        return resolve_class(path, Enum)
     except MinosImportException as exc:
         raise MinosSagaSerializationException(
-            f"the stored saga context value {where!r} needs {path!r}, which cannot "
-            f"be imported ({exc}); keep the class at its path or migrate the data"
+            f"the stored saga context value {where!r} needs the enum {path!r}, "
+            f"which cannot be imported ({exc}); keep the class at its path or "
+            "migrate the data"
         ) from exc
 
 
@@ -148,7 +157,7 @@ def _encode_mapping(value: Mapping[Any, Any], where: str) -> dict[str, Any]:
 def _decode_context(payload: Mapping[str, Any], where: str) -> Any:
     from .context import SagaContext
 
-    return SagaContext.from_raw(payload)
+    return SagaContext.from_raw(payload, where=where)
 
 
 def _encode_datetime(value: datetime, where: str) -> dict[str, str]:
@@ -194,7 +203,7 @@ _DECODERS: dict[str, Callable[[Any, str], Any]] = {
         decode_value(i, where=where) for i in payload
     ),
     "set": lambda payload, where: {decode_value(i, where=where) for i in payload},
-    "bytes": lambda payload, where: base64.b64decode(payload),
+    "bytes": lambda payload, where: _base64(payload),
     "uuid": lambda payload, where: UUID(payload),
     "datetime": lambda payload, where: datetime.fromisoformat(payload),
     "date": lambda payload, where: date.fromisoformat(payload),

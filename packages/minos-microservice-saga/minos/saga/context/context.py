@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
+from ..exceptions import MinosSagaContextException, MinosSagaSerializationException
 from .codec import decode_value, encode_value
 
 __all__ = ["SagaContext"]
@@ -16,12 +17,22 @@ class SagaContext(MutableMapping[str, Any]):
     ``SagaContext(book=book, reader="ann")`` then ``context["book"]`` or
     ``context.book``. It is stored with its execution, so its values must be
     encodable by ``encode_value`` (models, UUIDs, datetimes, containers...).
+
+    Attribute access only reaches names that are not methods of the context:
+    values named like ``items``, ``keys``, ``get``, ``copy`` or ``raw`` (and
+    names starting with ``_``) are read and written as ``context["items"]``;
+    assigning them as attributes is refused.
     """
 
     __slots__ = ("_fields",)
 
     def __init__(self, fields: Mapping[str, Any] | None = None, /, **kwargs: Any):
         object.__setattr__(self, "_fields", {})
+        if fields is not None and not isinstance(fields, Mapping):
+            raise MinosSagaContextException(
+                f"a saga context is built from a mapping of names to values, not "
+                f"a {type(fields).__name__} ({str(fields)[:60]!r})"
+            )
         for key, value in {**(fields or {}), **kwargs}.items():
             self[key] = value
 
@@ -30,7 +41,7 @@ class SagaContext(MutableMapping[str, Any]):
 
     def __setitem__(self, key: str, value: Any) -> None:
         if not isinstance(key, str):
-            raise TypeError(
+            raise MinosSagaContextException(
                 f"saga context keys must be strings, not {type(key).__name__} ({key!r})"
             )
         self._fields[key] = value
@@ -45,6 +56,8 @@ class SagaContext(MutableMapping[str, Any]):
         return len(self._fields)
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
         try:
             return self._fields[name]
         except KeyError:
@@ -54,12 +67,19 @@ class SagaContext(MutableMapping[str, Any]):
             ) from None
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name.startswith("_"):
-            object.__setattr__(self, name, value)
-        else:
-            self[name] = value
+        if name.startswith("_") or hasattr(type(self), name):
+            raise MinosSagaContextException(
+                f"{name!r} is a name of the saga context itself; store the value "
+                f"with context[{name!r}] = ... and read it the same way"
+            )
+        self[name] = value
 
     def __delattr__(self, name: str) -> None:
+        if name.startswith("_") or hasattr(type(self), name):
+            raise MinosSagaContextException(
+                f"{name!r} is a name of the saga context itself; use "
+                f"del context[{name!r}]"
+            )
         try:
             del self._fields[name]
         except KeyError:
@@ -74,9 +94,22 @@ class SagaContext(MutableMapping[str, Any]):
         return {key: encode_value(value, where=key) for key, value in self.items()}
 
     @classmethod
-    def from_raw(cls, raw: Mapping[str, Any]) -> SagaContext:
+    def from_raw(cls, raw: Mapping[str, Any], *, where: str = "") -> SagaContext:
         """Rebuild a context written by ``raw``."""
-        return cls({key: decode_value(value, where=key) for key, value in raw.items()})
+        if not isinstance(raw, Mapping):
+            raise MinosSagaSerializationException(
+                f"a stored saga context{f' ({where})' if where else ''} must be a "
+                f"JSON object, not {type(raw).__name__}: {str(raw)[:80]!r}"
+            )
+        prefix = f"{where}." if where else ""
+        values = {}
+        for key, value in raw.items():
+            if not isinstance(key, str):
+                raise MinosSagaSerializationException(
+                    f"a stored saga context has a key that is not a string: {key!r}"
+                )
+            values[key] = decode_value(value, where=f"{prefix}{key}")
+        return cls(values)
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{key}={value!r}" for key, value in self.items())

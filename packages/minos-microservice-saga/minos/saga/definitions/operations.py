@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, Self
@@ -14,7 +15,7 @@ from ..exceptions import (
     MinosSagaDefinitionException,
     MinosSagaSerializationException,
 )
-from ..paths import object_path, resolve_path
+from ..paths import callback_problem, object_path, resolve_callback
 
 __all__ = ["SagaOperation"]
 
@@ -48,19 +49,38 @@ class SagaOperation:
             if callback is not None
             else None
         )
+        if parameters is not None and not isinstance(parameters, Mapping):
+            raise MinosSagaDefinitionException(
+                f"the parameters of the {what} {name!r} must be a mapping of "
+                f"argument names to values, not a {type(parameters).__name__}"
+            )
         self.name = name
         self.callback = callback
         self.parameters = SagaContext(parameters or {})
         if parameters:
             self.parameters.raw  # noqa: B018 -- fail now if they cannot be stored
 
-    async def call(self, *args: Any) -> Any:
-        """Run the callback (awaiting it if needed) and return its result."""
+    async def call(self, *args: Any, limit: float | None = None) -> Any:
+        """Run the callback (awaiting it if needed) and return its result.
+
+        An asynchronous callback still running after ``limit`` seconds is
+        cancelled and ``TimeoutError`` raised.
+        """
         if self.callback is None:
             return None
+        # Limitation: a synchronous callback that never returns blocks the event
+        # loop; only asynchronous callbacks can be bounded by ``limit``.
         result = self.callback(*args, **self.parameters)
         if inspect.isawaitable(result):
-            result = await result
+            try:
+                async with asyncio.timeout(limit):
+                    result = await result
+            except TimeoutError:
+                if limit is None:
+                    raise
+                raise TimeoutError(
+                    f"the callback {self._path} did not return within {limit:g}s"
+                ) from None
         return result
 
     @property
@@ -73,23 +93,34 @@ class SagaOperation:
 
     @classmethod
     def from_raw(cls, raw: Mapping[str, Any], *, what: str = "operation") -> Self:
+        if not isinstance(raw, Mapping):
+            raise MinosSagaSerializationException(
+                f"a stored saga {what} must be a JSON object, not {str(raw)[:80]!r}"
+            )
         callback = None
         if raw.get("callback"):
             try:
-                callback = resolve_path(raw["callback"])
+                callback = resolve_callback(raw["callback"])
             except MinosImportException as exc:
                 raise MinosSagaSerializationException(
                     f"the {what} {raw.get('name')!r} of a stored saga needs the "
-                    f"callback {raw['callback']!r}, which cannot be imported ({exc}); "
+                    f"callback {raw['callback']!r}, which cannot be used ({exc}); "
                     "keep the function at its path while executions use it"
                 ) from exc
         parameters = raw.get("parameters")
-        return cls(
-            raw["name"],
-            callback,
-            SagaContext.from_raw(parameters) if parameters else None,
-            what=what,
-        )
+        try:
+            return cls(
+                raw["name"],
+                callback,
+                SagaContext.from_raw(parameters, where="parameters")
+                if parameters
+                else None,
+                what=what,
+            )
+        except MinosSagaDefinitionException as exc:
+            raise MinosSagaSerializationException(
+                f"a stored saga {what} is invalid: {exc}"
+            ) from exc
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -112,6 +143,12 @@ def _check_callback(callback: Any, what: str) -> str:
         raise MinosSagaCallbackException(
             f"the callback of the {what} is a {type(callback).__name__}, not a "
             "function; pass a function that takes the saga context"
+        )
+    problem = callback_problem(callback)
+    if problem is not None:
+        name = getattr(callback, "__qualname__", repr(callback))
+        raise MinosSagaCallbackException(
+            f"the callback {name!r} of the {what} cannot be a saga callback: {problem}"
         )
     path = object_path(callback)
     if path is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, Self
 
@@ -16,6 +18,30 @@ from .operations import SagaOperation
 from .step import SagaStep
 
 __all__ = ["Saga"]
+
+# Committed definitions by name: a stored execution whose definition equals one
+# of them runs with it, without importing anything its data names.
+_registry: dict[str, list[weakref.ref[Saga]]] = {}
+_registry_lock = threading.Lock()
+
+
+def _register(saga: Saga) -> None:
+    with _registry_lock:
+        refs = [ref for ref in _registry.get(saga.name, []) if ref() is not None]
+        refs.append(weakref.ref(saga))
+        _registry[saga.name] = refs
+
+
+def _registered(raw: Mapping[str, Any]) -> Saga | None:
+    name = raw.get("name")
+    if not isinstance(name, str):
+        return None
+    with _registry_lock:
+        candidates = [ref() for ref in _registry.get(name, [])]
+    for saga in reversed(candidates):
+        if saga is not None and saga.raw == raw:
+            return saga
+    return None
 
 
 class Saga:
@@ -78,6 +104,7 @@ class Saga:
         self.steps[-1].validate()
         self.commit_operation = SagaOperation("commit", callback, what="commit")
         self.committed = True
+        _register(self)
         return self
 
     def validate(self) -> None:
@@ -103,7 +130,18 @@ class Saga:
 
     @classmethod
     def from_raw(cls, raw: Mapping[str, Any]) -> Self:
-        """Rebuild a definition written by ``raw``."""
+        """Rebuild a definition written by ``raw``.
+
+        A committed definition of this process equal to ``raw`` is returned as
+        it is; otherwise the callbacks are found by their stored paths.
+        """
+        if not isinstance(raw, Mapping):
+            raise MinosSagaSerializationException(
+                f"a stored saga definition must be a JSON object, not {str(raw)[:80]!r}"
+            )
+        registered = _registered(raw)
+        if registered is not None and isinstance(registered, cls):
+            return registered
         try:
             commit = raw.get("commit")
             return cls(
@@ -113,7 +151,12 @@ class Saga:
                     SagaOperation.from_raw(commit, what="commit") if commit else None
                 ),
             )
-        except (KeyError, TypeError, AttributeError) as exc:
+        except (
+            KeyError,
+            TypeError,
+            AttributeError,
+            MinosSagaDefinitionException,
+        ) as exc:
             raise MinosSagaSerializationException(
                 f"a stored saga definition is malformed ({type(exc).__name__}: "
                 f"{exc}): {str(raw)[:120]}"

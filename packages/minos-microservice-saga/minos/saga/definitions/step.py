@@ -9,6 +9,7 @@ from ..exceptions import (
     MinosMultipleInvokeParticipantException,
     MinosMultipleOnReplyException,
     MinosMultipleWithCompensationException,
+    MinosSagaAlreadyCommittedException,
     MinosSagaEmptyStepException,
     MinosSagaNotDefinedException,
     MinosUndefinedInvokeParticipantException,
@@ -50,6 +51,7 @@ class SagaStep:
         parameters: Mapping[str, Any] | None = None,
     ) -> Self:
         """Send ``callback(context, **parameters)`` as a command on ``topic``."""
+        self._check_open()
         if self.invoke_participant_operation is not None:
             raise MinosMultipleInvokeParticipantException(
                 f"{self._where()} already invokes "
@@ -68,6 +70,7 @@ class SagaStep:
         parameters: Mapping[str, Any] | None = None,
     ) -> Self:
         """Send ``callback(context, **parameters)`` on ``topic`` to undo this step."""
+        self._check_open()
         if self.with_compensation_operation is not None:
             raise MinosMultipleWithCompensationException(
                 f"{self._where()} already compensates with "
@@ -86,6 +89,7 @@ class SagaStep:
         parameters: Mapping[str, Any] | None = None,
     ) -> Self:
         """Store the reply's data, or ``callback(data, **parameters)``, as ``name``."""
+        self._check_open()
         if self.on_reply_operation is not None:
             raise MinosMultipleOnReplyException(
                 f"{self._where()} already stores its reply as "
@@ -137,6 +141,13 @@ class SagaStep:
             with_compensation=_operation(raw.get("with_compensation"), "compensation"),
             on_reply_operation=_operation(raw.get("on_reply"), "reply handler"),
         )
+
+    def _check_open(self) -> None:
+        if self.saga is not None and self.saga.committed:
+            raise MinosSagaAlreadyCommittedException(
+                f"{self._where()} belongs to a committed saga, which cannot change; "
+                "define every operation before .commit()"
+            )
 
     def _saga(self) -> Saga:
         if self.saga is None:

@@ -19,8 +19,9 @@ from ..exceptions import (
     MinosSagaStepTimeoutException,
 )
 from ..participants import SagaParticipantBroker, SagaReply
+from ..timeouts import check_timeout
 from .status import SagaStatus, SagaStepStatus
-from .step import SagaExecutionStep, StepFailure
+from .step import SagaExecutionStep, StepFailure, aware
 
 logger = logging.getLogger(__name__)
 
@@ -87,13 +88,7 @@ class SagaExecution:
         definition.validate()
         if context is not None and not isinstance(context, SagaContext):
             context = SagaContext(context)
-        if reply_timeout is not None and (
-            not isinstance(reply_timeout, int | float) or reply_timeout <= 0
-        ):
-            raise MinosSagaExecutionStatusException(
-                f"the reply timeout must be a positive number of seconds, not "
-                f"{reply_timeout!r}"
-            )
+        reply_timeout = check_timeout(reply_timeout)
         return cls(definition, uuid, context, user=user, reply_timeout=reply_timeout)
 
     @property
@@ -169,27 +164,85 @@ class SagaExecution:
         step.error = f"its reply could not be received ({reason})"
         await self._fail(len(self.steps) - 1, StepFailure(step.error, None), broker)
 
+    def expects(self, reply: SagaReply) -> bool:
+        """Whether ``reply`` answers the command of the step waiting for it."""
+        step = self.paused_step
+        return step is not None and step.answered_by(reply)
+
     def has_applied(self, reply: SagaReply) -> bool:
         """Whether ``reply`` (by message id) was already applied to a step."""
-        return reply.id is not None and any(s.reply_id == reply.id for s in self.steps)
+        return self.applied_step(reply) is not None
+
+    def applied_step(self, reply: SagaReply) -> int | None:
+        """The index of the step ``reply`` (by message id) was applied to."""
+        if reply.id is None:
+            return None
+        for index, step in enumerate(self.steps):
+            if step.reply_id == reply.id:
+                return index
+        return None
 
     async def resend(
-        self, *, broker: SagaParticipantBroker, reply_topic: str | None = None
+        self,
+        *,
+        broker: SagaParticipantBroker,
+        reply_topic: str | None = None,
+        reason: UUID | None = None,
     ) -> None:
         """Send the waiting step's command again, built from the current context.
 
         For when the first send may have been lost (rolled back with the
-        transaction that carried it); participants see it at least once.
+        transaction that carried it); participants see it at least once, with
+        the same command id. ``reason`` is the id of the redelivered reply that
+        asked for it, kept in ``resent_for``.
         """
         step = self.paused_step
         if step is None:
             raise MinosSagaExecutionStatusException(
                 f"{self._name()} is {self.status.name}, not waiting for a reply"
             )
+        step.resent_for = reason
         try:
             await step.resend(self, broker, reply_topic)
         except StepFailure as failure:
             await self._fail(len(self.steps) - 1, failure, broker)
+
+    @property
+    def uncompensated_steps(self) -> list[int]:
+        """The steps whose compensation failed (their work is still done)."""
+        return [
+            index
+            for index, step in enumerate(self.steps)
+            if step.status is SagaStepStatus.CompensationFailed
+        ]
+
+    async def compensate_again(self, *, broker: SagaParticipantBroker) -> list[str]:
+        """Retry the compensations that failed, in reverse order.
+
+        Returns the compensations sent; ``error`` tells what was retried.
+        """
+        if self.status is not SagaStatus.Errored:
+            raise MinosSagaExecutionStatusException(
+                f"{self._name()} is {self.status.name}; only errored sagas have "
+                "compensations to retry"
+            )
+        sent: list[str] = []
+        failed: list[str] = []
+        for index in reversed(self.uncompensated_steps):
+            step = self.steps[index]
+            operation = step.definition.with_compensation_operation
+            assert operation is not None
+            if await step.compensate(self, broker):
+                sent.append(operation.name)
+            else:
+                failed.append(operation.name)
+        if sent or failed:
+            note = f"compensated later: {', '.join(sent) or 'nothing'}"
+            if failed:
+                note += f"; failed to compensate again: {', '.join(failed)}"
+            self.error = f"{self.error}; {note}" if self.error else note
+            self.touch()
+        return sent
 
     async def pausing(self) -> None:
         """Mark the execution as waiting, and persist it if asked to."""
@@ -212,7 +265,7 @@ class SagaExecution:
         operation = self.definition.commit_operation
         try:
             if operation is not None and operation.callback is not None:
-                result = await operation.call(self.context)
+                result = await operation.call(self.context, limit=self.reply_timeout)
                 if isinstance(result, Mapping) and not isinstance(result, SagaContext):
                     result = SagaContext(result)
                 if result is not None and not isinstance(result, SagaContext):
@@ -249,22 +302,40 @@ class SagaExecution:
             else f"at step {index} ({self.steps[index].topic!r})"
         )
         compensated: list[str] = []
+        uncompensated: list[str] = []
         for step in reversed(self.steps):
-            if step.needs_compensation and await step.compensate(self, broker):
-                operation = step.definition.with_compensation_operation
-                assert operation is not None
+            if not step.needs_compensation:
+                continue
+            operation = step.definition.with_compensation_operation
+            assert operation is not None
+            if await step.compensate(self, broker):
                 compensated.append(operation.name)
+            else:
+                uncompensated.append(f"{operation.name} ({step.error})")
 
         self.status = SagaStatus.Errored
         self.error = (
             f"{self._name()} failed {where}: {failure.message}; compensated: "
             f"{', '.join(compensated) or 'nothing'}"
         )
+        if uncompensated:
+            self.error += f"; failed to compensate: {', '.join(uncompensated)}"
         self.touch()
         logger.warning("%s", self.error)
         raise kind(self.error, execution=self, step=index, cause=failure.cause)
 
     def _check_can_execute(self, reply: SagaReply | None) -> None:
+        if reply is not None and self.status is SagaStatus.Paused:
+            if reply.saga != self.uuid:
+                raise MinosSagaExecutionStatusException(
+                    f"{self._name()} was given a reply for saga {reply.saga}"
+                )
+            if not self.expects(reply):
+                raise MinosSagaExecutionStatusException(
+                    f"{self._name()} waits for the reply to the command "
+                    f"{self.steps[-1].command_id} of step {len(self.steps) - 1}, "
+                    f"not to {reply.correlation}"
+                )
         if self.status.is_final:
             raise MinosSagaExecutionStatusException(
                 f"{self._name()} is already {self.status.name}; it cannot run again"
@@ -302,26 +373,35 @@ class SagaExecution:
     def from_raw(cls, raw: Mapping[str, Any]) -> Self:
         """Rebuild an execution written by ``raw`` (in this process or another)."""
         try:
+            if not isinstance(raw, Mapping):
+                raise TypeError(f"it is a {type(raw).__name__}, not a JSON object")
+            if not isinstance(raw["steps"], list):
+                raise TypeError("its steps are not a list")
             definition = Saga.from_raw(raw["definition"])
             steps = [
                 SagaExecutionStep.from_raw(step, definition.steps[index])
                 for index, step in enumerate(raw["steps"])
             ]
+            try:
+                reply_timeout = check_timeout(raw.get("reply_timeout"))
+            except MinosSagaExecutionStatusException as exc:
+                raise ValueError(str(exc)) from None
+            error = raw.get("error")
             return cls(
                 definition,
                 UUID(raw["uuid"]),
-                SagaContext.from_raw(raw["context"]),
+                SagaContext.from_raw(raw["context"], where="context"),
                 SagaStatus(raw["status"]),
                 steps,
                 user=UUID(raw["user"]) if raw.get("user") else None,
-                reply_timeout=raw.get("reply_timeout"),
-                error=raw.get("error"),
-                created_at=datetime.fromisoformat(raw["created_at"]),
-                updated_at=datetime.fromisoformat(raw["updated_at"]),
+                reply_timeout=reply_timeout,
+                error=error if error is None else str(error),
+                created_at=aware(raw["created_at"]),
+                updated_at=aware(raw["updated_at"]),
             )
         except MinosSagaSerializationException:
             raise
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
             raise MinosSagaSerializationException(
                 f"a stored saga execution is malformed ({type(exc).__name__}: {exc})"
             ) from exc

@@ -30,3 +30,6 @@ class SagaStepStatus(Enum):
     Finished = "finished"  # the participant replied SUCCESS and the reply was handled
     Errored = "errored"  # the step failed (see its ``error``)
     Compensated = "compensated"  # its compensation command was sent
+    # its compensation could not be built or sent: the work of its participant
+    # is still done (``SagaManager.compensate`` tries again)
+    CompensationFailed = "compensation_failed"

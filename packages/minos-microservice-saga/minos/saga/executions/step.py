@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Self
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from ..definitions import SagaStep
 from ..participants import SagaParticipantBroker, SagaReply, SagaReplyStatus
@@ -20,6 +20,22 @@ logger = logging.getLogger(__name__)
 __all__ = ["SagaExecutionStep"]
 
 
+def aware(text: Any) -> datetime:
+    """Read a stored ISO datetime; one without a time zone is taken as UTC."""
+    if not isinstance(text, str):
+        raise TypeError(f"a stored date must be ISO text, not {text!r}")
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _uuid(text: Any) -> UUID | None:
+    if not text:
+        return None
+    if not isinstance(text, str):
+        raise TypeError(f"a stored id must be UUID text, not {text!r}")
+    return UUID(text)
+
+
 class StepFailure(Exception):
     """Raised inside the engine when a step fails; the execution compensates."""
 
@@ -31,7 +47,13 @@ class StepFailure(Exception):
 
 class SagaExecutionStep:
     """The progress of one step: its status, the participant's reply (status and
-    message id), the error that stopped it and, while it waits, its deadline."""
+    message id), the error that stopped it and, while it waits, its deadline.
+
+    ``command_id`` identifies the step's command; the participant's reply
+    carries it back (``SagaReply.correlation``), so a reply is only ever applied
+    to the step whose command it answers. ``resent_for`` is the id of the
+    redelivered reply that made this step send its command again, if any.
+    """
 
     def __init__(
         self,
@@ -42,6 +64,8 @@ class SagaExecutionStep:
         reply_id: UUID | None = None,
         error: str | None = None,
         deadline: datetime | None = None,
+        command_id: UUID | None = None,
+        resent_for: UUID | None = None,
     ) -> None:
         self.definition = definition
         self.status = status
@@ -49,6 +73,8 @@ class SagaExecutionStep:
         self.reply_id = reply_id
         self.error = error
         self.deadline = deadline
+        self.command_id = command_id
+        self.resent_for = resent_for
 
     @property
     def topic(self) -> str:
@@ -65,6 +91,13 @@ class SagaExecutionStep:
             and self.definition.with_compensation_operation is not None
         )
 
+    def answered_by(self, reply: SagaReply) -> bool:
+        """Whether ``reply`` answers this step's command.
+
+        A step stored without a command id (by an older version) takes any reply.
+        """
+        return self.command_id is None or reply.correlation == self.command_id
+
     async def invoke(
         self,
         execution: SagaExecution,
@@ -74,6 +107,7 @@ class SagaExecutionStep:
     ) -> None:
         """Build the command, let the execution persist, then send it."""
         self.status = SagaStepStatus.Running
+        self.command_id = uuid4()
         data = await self._build(execution)
         self.status = SagaStepStatus.Paused
         if reply_timeout is not None:
@@ -98,7 +132,9 @@ class SagaExecutionStep:
         operation = self.definition.invoke_participant_operation
         assert operation is not None
         try:
-            return await operation.call(execution.context)
+            return await operation.call(
+                execution.context, limit=execution.reply_timeout
+            )
         except Exception as exc:
             self._errored(f"its callback raised {type(exc).__name__}: {exc}")
             raise StepFailure(self.error or "", exc) from exc
@@ -117,6 +153,7 @@ class SagaExecutionStep:
                 saga=execution.uuid,
                 reply_topic=reply_topic,
                 user=execution.user,
+                correlation=self.command_id,
             )
         except Exception as exc:
             self._errored(
@@ -140,7 +177,9 @@ class SagaExecutionStep:
                 if operation.callback is None:
                     value = reply.data
                 else:
-                    value = await operation.call(reply.data)
+                    value = await operation.call(
+                        reply.data, limit=execution.reply_timeout
+                    )
             except Exception as exc:
                 self._errored(f"its reply handler raised {type(exc).__name__}: {exc}")
                 raise StepFailure(self.error or "", exc) from exc
@@ -160,13 +199,16 @@ class SagaExecutionStep:
         operation = self.definition.with_compensation_operation
         assert operation is not None
         try:
-            data = await operation.call(execution.context)
+            data = await operation.call(
+                execution.context, limit=execution.reply_timeout
+            )
             await broker.send(
                 data,
                 operation.name,
                 saga=execution.uuid,
                 reply_topic=None,
                 user=execution.user,
+                correlation=uuid4(),
             )
         except Exception as exc:
             logger.exception(
@@ -176,8 +218,12 @@ class SagaExecutionStep:
                 operation.name,
                 self.topic,
             )
-            problem = f"its compensation {operation.name!r} failed: {exc}"
+            problem = (
+                f"failed to compensate with {operation.name!r}: "
+                f"{type(exc).__name__}: {exc}"
+            )
             self.error = f"{self.error}; {problem}" if self.error else problem
+            self.status = SagaStepStatus.CompensationFailed
             return False
         self.status = SagaStepStatus.Compensated
         return True
@@ -194,38 +240,40 @@ class SagaExecutionStep:
             "reply_id": str(self.reply_id) if self.reply_id else None,
             "error": self.error,
             "deadline": self.deadline.isoformat() if self.deadline else None,
+            "command_id": str(self.command_id) if self.command_id else None,
+            "resent_for": str(self.resent_for) if self.resent_for else None,
         }
 
     @classmethod
     def from_raw(cls, raw: Mapping[str, Any], definition: SagaStep) -> Self:
         reply_status = raw.get("reply_status")
-        reply_id = raw.get("reply_id")
         deadline = raw.get("deadline")
+        error = raw.get("error")
         return cls(
             definition,
             SagaStepStatus(raw["status"]),
             reply_status=SagaReplyStatus(reply_status) if reply_status else None,
-            reply_id=UUID(reply_id) if reply_id else None,
-            error=raw.get("error"),
-            deadline=datetime.fromisoformat(deadline) if deadline else None,
+            reply_id=_uuid(raw.get("reply_id")),
+            error=error if error is None else str(error),
+            deadline=aware(deadline) if deadline else None,
+            command_id=_uuid(raw.get("command_id")),
+            resent_for=_uuid(raw.get("resent_for")),
         )
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SagaExecutionStep) and (
+    def _key(self) -> tuple[Any, ...]:
+        return (
             self.definition,
             self.status,
             self.reply_status,
             self.reply_id,
             self.error,
             self.deadline,
-        ) == (
-            other.definition,
-            other.status,
-            other.reply_status,
-            other.reply_id,
-            other.error,
-            other.deadline,
+            self.command_id,
+            self.resent_for,
         )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SagaExecutionStep) and self._key() == other._key()
 
     __hash__ = None  # type: ignore[assignment]
 

@@ -7,10 +7,12 @@ context in the saga value encoding, step progress and deadlines).
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 from collections.abc import AsyncIterator
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 from uuid import UUID
 
@@ -19,11 +21,13 @@ import orjson
 from minos.common import MinosSetup, MinosStorage, MinosStorageLmdb
 
 from ..exceptions import (
+    MinosSagaException,
     MinosSagaExecutionNotFoundException,
     MinosSagaSerializationException,
 )
 from .saga import SagaExecution
 from .status import SagaStatus
+from .step import aware
 
 if TYPE_CHECKING:
     from minos.common import MinosConfig
@@ -34,9 +38,16 @@ __all__ = ["SagaExecutionStorage"]
 
 
 class SagaExecutionStorage(MinosSetup):
-    """Stores, loads and lists saga executions by id."""
+    """Stores, loads and lists saga executions by id.
+
+    On an LMDB directory, setup takes an exclusive lock on ``saga.lock`` in it:
+    a second storage on the same directory, in this process or another, is
+    refused until the first is destroyed (the saga manager's locks on
+    executions are per process).
+    """
 
     table = "saga_executions"
+    lock_name = "saga.lock"
 
     def __init__(
         self,
@@ -54,6 +65,7 @@ class SagaExecutionStorage(MinosSetup):
                 )
             storage = MinosStorageLmdb(path)
         self.storage = storage
+        self._lock_fd: int | None = None
 
     @classmethod
     def _from_config(cls, *args: Any, config: MinosConfig, **kwargs: Any) -> Self:
@@ -62,18 +74,35 @@ class SagaExecutionStorage(MinosSetup):
 
     async def _setup(self) -> None:
         await self.storage.setup()
+        if isinstance(self.storage, MinosStorageLmdb):
+            try:
+                self._lock_fd = _lock(self.storage.path / self.lock_name)
+            except BaseException:
+                await self.storage.destroy()
+                raise
 
     async def _destroy(self) -> None:
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            os.close(fd)  # releases the lock
         await self.storage.destroy()
 
-    async def store(self, execution: SagaExecution) -> None:
-        """Write ``execution``, replacing its previous state."""
+    def encode(self, execution: SagaExecution) -> bytes:
+        """The stored form of ``execution``; raise if it cannot be stored."""
         try:
-            value = orjson.dumps(execution.raw)
-        except TypeError as exc:
+            return orjson.dumps(execution.raw)
+        except MinosSagaSerializationException as exc:
             raise MinosSagaSerializationException(
                 f"the saga execution {execution.uuid} cannot be stored: {exc}"
             ) from exc
+        except (TypeError, ValueError) as exc:
+            raise MinosSagaSerializationException(
+                f"the saga execution {execution.uuid} cannot be stored: {exc}"
+            ) from exc
+
+    async def store(self, execution: SagaExecution) -> None:
+        """Write ``execution``, replacing its previous state."""
+        value = self.encode(execution)
         await self.storage.put(self.table, str(execution.uuid), value)
 
     async def load(self, uuid: UUID | str) -> SagaExecution:
@@ -92,11 +121,20 @@ class SagaExecutionStorage(MinosSetup):
     async def executions(
         self, status: SagaStatus | None = None
     ) -> AsyncIterator[SagaExecution]:
-        """Yield every stored execution (with ``status``, if given)."""
-        async for _, value in self.storage.items(self.table):
-            raw = self._json(value)
-            if status is None or raw.get("status") == status.value:
-                yield SagaExecution.from_raw(raw)
+        """Yield every readable stored execution (with ``status``, if given).
+
+        Unreadable rows are logged and skipped; ``load`` tells why one fails.
+        """
+        async for key, value in self.storage.items(self.table):
+            try:
+                raw = self._json(value)
+                if status is not None and raw.get("status") != status.value:
+                    continue
+                execution = SagaExecution.from_raw(raw)
+            except MinosSagaException as exc:
+                logger.warning("skipped the unreadable saga execution %s: %s", key, exc)
+                continue
+            yield execution
 
     async def deadlines(self) -> AsyncIterator[tuple[UUID, datetime]]:
         """Yield the id and reply deadline of every paused execution that has one.
@@ -111,9 +149,19 @@ class SagaExecutionStorage(MinosSetup):
                     continue
                 deadline = raw["steps"][-1].get("deadline")
                 if deadline:
-                    yield UUID(key), datetime.fromisoformat(deadline)
-            except (MinosSagaSerializationException, KeyError, TypeError, ValueError):
+                    found = UUID(key), aware(deadline)
+                else:
+                    continue
+            except (
+                MinosSagaSerializationException,
+                KeyError,
+                TypeError,
+                ValueError,
+                AttributeError,
+            ):
                 logger.warning("skipped the unreadable saga execution %s", key)
+                continue
+            yield found
 
     def _decode(self, value: bytes) -> SagaExecution:
         return SagaExecution.from_raw(self._json(value))
@@ -131,3 +179,18 @@ class SagaExecutionStorage(MinosSetup):
                 f"a stored saga execution is not a JSON object: {str(raw)[:80]}"
             )
         return raw
+
+
+def _lock(path: Path) -> int:
+    """Take the exclusive lock file ``path``; raise if another holder has it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        os.close(fd)
+        raise MinosSagaException(
+            f"the saga storage at {str(path.parent)!r} is in use by another saga "
+            "manager (in this process or another); give each service instance its "
+            "own 'saga.storage.path'"
+        ) from exc
+    return fd

@@ -41,9 +41,11 @@ class SagaParticipantBroker(MinosSetup, ABC):
         saga: UUID,
         reply_topic: str | None,
         user: UUID | None = None,
+        correlation: UUID | None = None,
     ) -> None:
         """Send ``data`` as a command on ``topic``; its reply goes to ``reply_topic``
-        (no reply is expected when ``reply_topic`` is ``None``)."""
+        (no reply is expected when ``reply_topic`` is ``None``) and must carry
+        ``correlation`` back as its ``SagaReply.correlation``."""
 
     def check_can_wait(self) -> None:
         """Raise if a saga cannot wait for its replies here and now."""

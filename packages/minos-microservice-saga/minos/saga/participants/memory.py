@@ -33,6 +33,7 @@ class SagaCommandRecord:
     saga: UUID
     reply_topic: str | None
     user: UUID | None
+    correlation: UUID | None = None
 
 
 class _QueueChannel(SagaReplyChannel):
@@ -51,7 +52,8 @@ class InMemorySagaBroker(SagaParticipantBroker):
     A participant is ``handler(data)`` (sync or async) registered for a topic:
     its result becomes a ``SUCCESS`` reply, a ``ResponseException`` an
     ``ERROR`` reply and any other exception a ``SYSTEM_ERROR`` reply, as with
-    real command handlers. A topic without a participant never replies.
+    real command handlers; each reply carries the command's correlation. A
+    topic without a participant never replies.
     Replies go to an open reply channel, or to the subscriber of their topic
     (a saga manager's ``run(reply=...)``, for instance). Delivery is
     asynchronous, as over a broker; ``drain()`` waits for it.
@@ -87,12 +89,17 @@ class InMemorySagaBroker(SagaParticipantBroker):
         saga: UUID,
         reply_topic: str | None,
         user: UUID | None = None,
+        correlation: UUID | None = None,
     ) -> None:
-        self.sent.append(SagaCommandRecord(topic, data, saga, reply_topic, user))
+        self.sent.append(
+            SagaCommandRecord(topic, data, saga, reply_topic, user, correlation)
+        )
         handler = self.participants.get(topic)
         if handler is None:
             return
-        task = asyncio.create_task(self._serve(handler, data, saga, reply_topic))
+        task = asyncio.create_task(
+            self._serve(handler, data, saga, reply_topic, correlation)
+        )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -126,19 +133,31 @@ class InMemorySagaBroker(SagaParticipantBroker):
             del self._channels[channel.topic]
 
     async def _serve(
-        self, handler: Participant, data: Any, saga: UUID, reply_topic: str | None
+        self,
+        handler: Participant,
+        data: Any,
+        saga: UUID,
+        reply_topic: str | None,
+        correlation: UUID | None,
     ) -> None:
+        reply_id = uuid4()
         try:
             result = handler(data)
             if inspect.isawaitable(result):
                 result = await result
         except ResponseException as exc:
-            reply = SagaReply(saga, SagaReplyStatus.ERROR, str(exc))
+            reply = SagaReply(
+                saga, SagaReplyStatus.ERROR, str(exc), reply_id, correlation
+            )
         except Exception as exc:
-            reply = SagaReply(saga, SagaReplyStatus.SYSTEM_ERROR, repr(exc))
+            reply = SagaReply(
+                saga, SagaReplyStatus.SYSTEM_ERROR, repr(exc), reply_id, correlation
+            )
         else:
             if not isinstance(result, SagaReply):
-                result = SagaReply(saga, SagaReplyStatus.SUCCESS, result)
+                result = SagaReply(
+                    saga, SagaReplyStatus.SUCCESS, result, reply_id, correlation
+                )
             reply = result
         if reply_topic is not None:
             await self.deliver(reply_topic, reply)

@@ -111,12 +111,20 @@ class NetworksSagaBroker(SagaParticipantBroker):
         saga: UUID,
         reply_topic: str | None,
         user: UUID | None = None,
+        correlation: UUID | None = None,
     ) -> None:
         # Without a reply topic the command broker names the service's own
         # ``<service>Reply``; replies to compensations land there and the saga
-        # manager ignores them, the saga being over.
+        # manager ignores them, the saga being over. The correlation travels as
+        # the command's trace id, which the participant's reply repeats; so each
+        # saga command starts its own trace (the saga id links them).
         await self.command_broker.send(
-            data, topic, saga=saga, reply_topic=reply_topic, user=user
+            data,
+            topic,
+            saga=saga,
+            reply_topic=reply_topic,
+            user=user,
+            trace_id=correlation,
         )
 
     def check_can_wait(self) -> None:

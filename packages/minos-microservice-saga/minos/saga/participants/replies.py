@@ -25,13 +25,17 @@ class SagaReply:
     """The reply to the command a saga step sent: its saga, status and data.
 
     ``id`` is the reply message's id, when the transport has one: it lets a
-    redelivered reply be recognised.
+    redelivered reply be recognised. ``correlation`` is the id of the command
+    it answers (a step's ``command_id``): a reply is applied only to the step
+    whose command it answers. Over ``minos.networks`` it travels as the
+    message's trace id, which a command handler's reply repeats.
     """
 
     saga: UUID
     status: SagaReplyStatus
     data: Any = None
     id: UUID | None = None
+    correlation: UUID | None = None
 
     @classmethod
     def from_message(cls, message: Any) -> SagaReply:
@@ -53,12 +57,12 @@ class SagaReply:
             raise MinosSagaReplyException(
                 f"the reply's saga id {saga!r} is not a UUID"
             ) from None
-        reply_id = getattr(message, "id", None)
         return cls(
             saga,
             _status(getattr(message, "status", None)),
             _data(message),
-            reply_id if isinstance(reply_id, UUID) else None,
+            _optional_uuid(getattr(message, "id", None), "id"),
+            _optional_uuid(getattr(message, "trace_id", None), "trace id"),
         )
 
     @property
@@ -74,6 +78,17 @@ def _status(status: Any) -> SagaReplyStatus:
         raise MinosSagaReplyException(
             f"the reply status {status!r} is unknown; expected one of "
             f"{', '.join(SagaReplyStatus.__members__)}"
+        ) from None
+
+
+def _optional_uuid(value: Any, name: str) -> UUID | None:
+    if value is None or isinstance(value, UUID):
+        return value
+    try:
+        return UUID(str(value))
+    except ValueError:
+        raise MinosSagaReplyException(
+            f"the reply's {name} {value!r} is not a UUID"
         ) from None
 
 
