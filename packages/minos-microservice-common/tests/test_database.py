@@ -302,3 +302,50 @@ async def test_an_exhausted_pool_says_so(postgres_settings):
                     pass
     finally:
         await pool.destroy()
+
+
+async def test_after_commit_runs_only_when_the_outermost_transaction_commits(pool):
+    ran: list[str] = []
+
+    def note(label):
+        async def callback():
+            ran.append(label)
+
+        return callback
+
+    async with pool.transaction():
+        async with pool.transaction():  # joins the open one
+            await pool.after_commit(note("inner"))
+            assert ran == []
+        assert ran == []
+        await pool.after_commit(note("outer"))
+    assert ran == ["inner", "outer"]
+
+    with pytest.raises(RuntimeError):
+        async with pool.transaction():
+            await pool.after_commit(note("rolled back"))
+            raise RuntimeError("fail")
+    assert ran == ["inner", "outer"]
+
+    await pool.after_commit(note("no transaction"))  # runs at once
+    assert ran[-1] == "no transaction"
+
+
+async def test_a_failing_after_commit_callback_is_logged_not_raised(pool, caplog):
+    async def broken():
+        raise ValueError("callback broke")
+
+    ran = []
+
+    async def fine():
+        ran.append(True)
+
+    async with pool.transaction() as conn:
+        await conn.execute("CREATE TABLE IF NOT EXISTS after_commit_t (x INTEGER)")
+        await conn.execute("INSERT INTO after_commit_t (x) VALUES (%s)", (1,))
+        await pool.after_commit(broken)
+        await pool.after_commit(fine)
+    assert ran == [True]
+    assert "callback broke" in caplog.text
+    async with pool.connection() as conn:
+        assert await conn.fetchone("SELECT x FROM after_commit_t") == (1,)

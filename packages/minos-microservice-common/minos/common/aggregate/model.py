@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
+from enum import Enum
 from typing import TYPE_CHECKING, Any, Self
 from uuid import UUID
 
@@ -13,11 +16,11 @@ from dependency_injector.wiring import Provide
 
 from ..importlib import classname as dotted_name
 from ..interfaces import MinosBroker
-from ..model import Entity, ValueObject, field
+from ..model import Entity, EntitySet, Model, ValueObjectSet, field
 from ..repository.abc import MinosRepository
 from ..repository.entries import Action
 from ..repository.exceptions import MinosRepositoryNotProvidedException
-from .diffs import AggregateDiff, IncrementalFieldDiff
+from .diffs import AggregateDiff, FieldDiff, FieldDiffContainer, IncrementalFieldDiff
 from .exceptions import MinosAggregateException, MinosBrokerNotProvidedException
 
 if TYPE_CHECKING:
@@ -34,10 +37,8 @@ NULL_DATETIME = datetime(1970, 1, 1, tzinfo=UTC)
 
 BASE_FIELDS = frozenset({"uuid", "version", "created_at", "updated_at"})
 
-# Field values kept as they are when remembering the stored state; others are
-# copied. Limitation: a value object holding a list is taken as immutable, so an
-# in-place change of that list is not seen by ``save``; assign a new one.
-_IMMUTABLE = (str, int, float, bool, bytes, UUID, datetime, ValueObject, type(None))
+# Values compared as they are when remembering the stored state.
+_SCALARS = (str, int, float, bool, bytes, UUID, datetime, Decimal, Enum, type(None))
 
 # The collaborators of aggregates: attribute -> (injection name, usual class).
 _INJECTIONS = {
@@ -80,9 +81,19 @@ class Aggregate(Entity):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        name = dotted_name(cls)
+        _refuse_reserved_fields(cls)
+        # An explicit ``_classname`` keeps stored events readable after the
+        # class is renamed or moved; otherwise the dotted path names it.
+        explicit = cls.__dict__.get("_classname")
+        if explicit is not None and (not isinstance(explicit, str) or not explicit):
+            raise MinosAggregateException(
+                f"{cls.__name__}._classname must be a non-empty string (the name "
+                f"its stored events carry), not {explicit!r}"
+            )
+        name = explicit or dotted_name(cls)
         cls._classname = name
         _CLASSES[name] = cls
+        _CLASSES.setdefault(dotted_name(cls), cls)
 
     def __init__(
         self,
@@ -93,8 +104,24 @@ class Aggregate(Entity):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        version = self.__dict__.get("version")
+        if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+            raise MinosAggregateException(
+                f"{type(self).__name__}: version must be a non-negative int (0 for "
+                f"an aggregate never saved), not {version!r}"
+            )
         self._attach(_repository, _snapshot, _broker)
         object.__setattr__(self, "_persisted", None)
+        object.__setattr__(self, "_built", True)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in BASE_FIELDS and self.__dict__.get("_built"):
+            raise MinosAggregateException(
+                f"{type(self).__name__}.{name} is kept by the event store and "
+                f"cannot be set; save() advances version and updated_at, and "
+                f"refresh() or get() load the stored ones"
+            )
+        super().__setattr__(name, value)
 
     # --- collaborators ----------------------------------------------------------------
 
@@ -135,12 +162,23 @@ class Aggregate(Entity):
         return {k: values[k] for k in self._field_hints() if k not in BASE_FIELDS}
 
     def _mark_persisted(self) -> None:
-        """Remember the field values as stored, to diff the next ``save`` against."""
-        persisted = {
-            name: value if isinstance(value, _IMMUTABLE) else copy.deepcopy(value)
-            for name, value in self.state_fields().items()
-        }
-        object.__setattr__(self, "_persisted", persisted)
+        """Remember the field values as stored, to diff the next ``save`` against.
+
+        A fingerprint of each value is kept (never a copy of a referenced
+        aggregate or its collaborators), plus a copy of entity and value
+        object sets so their next change is stored element by element. It
+        never raises: it runs after a commit.
+        """
+        fingerprints: dict[str, Any] = {}
+        sets: dict[str, Any] = {}
+        for name, value in self.state_fields().items():
+            fingerprints[name] = _fingerprint(value)
+            if isinstance(value, EntitySet | ValueObjectSet):
+                try:
+                    sets[name] = copy.deepcopy(value)
+                except Exception:  # stored whole next time instead
+                    logger.debug("Cannot copy %s.%s", type(self).__name__, name)
+        object.__setattr__(self, "_persisted", (fingerprints, sets))
 
     @property
     def persisted(self) -> bool:
@@ -150,11 +188,44 @@ class Aggregate(Entity):
     def diff(self, old: Aggregate | Mapping[str, Any] | None = None) -> AggregateDiff:
         """The change from ``old`` (default: the last stored state) to this state."""
         if old is None:
-            old = self.__dict__.get("_persisted")
-        if old is None:
-            return AggregateDiff.from_aggregate(self)
+            remembered = self.__dict__.get("_persisted")
+            if remembered is None:
+                return AggregateDiff.from_aggregate(self)
+            return self._diff_from_remembered(*remembered)
         return AggregateDiff.from_difference(
             self, old if isinstance(old, Aggregate) else dict(old)
+        )
+
+    def _diff_from_remembered(
+        self, fingerprints: dict[str, Any], sets: dict[str, Any]
+    ) -> AggregateDiff:
+        hints = type(self).field_types()
+        changed = {
+            name: value
+            for name, value in self.state_fields().items()
+            if name not in fingerprints or _fingerprint(value) != fingerprints[name]
+        }
+        container = FieldDiffContainer.from_difference(
+            changed, {name: sets[name] for name in changed if name in sets}, hints
+        )
+        # A change the sets' own comparison misses is stored whole.
+        found = {change.name for change in container.diffs}
+        diffs = [
+            change
+            for name, value in changed.items()
+            for change in (
+                [c for c in container.diffs if c.name == name]
+                if name in found
+                else [FieldDiff(name, value, hint=hints.get(name))]
+            )
+        ]
+        return AggregateDiff(
+            self.uuid,
+            self.classname,
+            self.version + 1,
+            Action.UPDATE,
+            datetime.now(UTC),
+            FieldDiffContainer(diffs),
         )
 
     def apply_diff(self, diff: AggregateDiff) -> None:
@@ -180,8 +251,8 @@ class Aggregate(Entity):
                     container.add(change.value)
             else:
                 setattr(self, change.name, change.value)
-        self.version = diff.version
-        self.updated_at = diff.created_at
+        self.__dict__["version"] = diff.version
+        self.__dict__["updated_at"] = diff.created_at
         self._mark_persisted()
 
     @classmethod
@@ -268,8 +339,15 @@ class Aggregate(Entity):
                     f"{type(self).__name__}.update: {name!r} is not a field that "
                     f"can be updated; its fields are: {', '.join(self.state_fields())}"
                 )
-        for name, value in fields.items():
-            setattr(self, name, value)
+        # All values are validated before the change counts: one bad value
+        # leaves every field as it was.
+        before = {name: self.__dict__[name] for name in fields}
+        try:
+            for name, value in fields.items():
+                setattr(self, name, value)
+        except BaseException:
+            self.__dict__.update(before)
+            raise
         await self.save()
         return self
 
@@ -308,6 +386,7 @@ class Aggregate(Entity):
         await snapshot.setup()
         await broker.setup()
 
+        _check_outbox(type(self), repository, broker)
         previous = (self.version, self.created_at, self.updated_at)
         joined = snapshot.joins_transaction_of(repository)
         deleted = diff.action is Action.DELETE
@@ -327,26 +406,23 @@ class Aggregate(Entity):
                 key = str(self.uuid)
                 for topic, event in diff.topics():
                     await broker.send(event, topic=topic, key=key)
+                if not joined:
+                    # The snapshot store lives elsewhere: update it once the
+                    # outermost transaction commits (never for a rolled-back
+                    # change); if that fails, ``get`` and the snapshot service
+                    # catch up from the event store.
+                    row = snapshot.row_of(self, deleted=deleted)
+                    await repository.after_commit(functools.partial(snapshot.put, row))
         except BaseException:
             version, created_at, updated_at = previous
             self.__dict__.update(
                 version=version, created_at=created_at, updated_at=updated_at
             )
             raise
+        # Limitation: inside a transaction the caller opened, this instance
+        # counts as stored even if that transaction later rolls back; get() it
+        # again then.
         self._mark_persisted()
-
-        if not joined:
-            # The snapshot store lives elsewhere: update it now; if this fails,
-            # ``get`` and the snapshot service catch up from the event store.
-            try:
-                await snapshot.store(self, deleted=deleted)
-            except Exception:
-                logger.warning(
-                    "Updating the snapshot of %s %s failed; it will catch up",
-                    type(self).__name__,
-                    self.uuid,
-                    exc_info=True,
-                )
 
 
 def aggregate_class(name: str | type[Aggregate]) -> type[Aggregate]:
@@ -362,6 +438,70 @@ def aggregate_class(name: str | type[Aggregate]) -> type[Aggregate]:
     if not isinstance(found, type) or not issubclass(found, Aggregate):
         raise MinosAggregateException(f"{name!r} does not name an Aggregate class")
     return found
+
+
+def _fingerprint(value: Any) -> Any:
+    """A comparable picture of a field value: equal pictures, nothing to store.
+
+    Referenced aggregates count by uuid; containers and models are walked, so
+    an in-place change anywhere inside (a list in a value object) shows.
+    """
+    if isinstance(value, _SCALARS):
+        return (type(value), value)
+    if isinstance(value, Aggregate):
+        return (Aggregate, value.uuid)
+    if isinstance(value, Model):
+        values = value.__dict__
+        return (
+            type(value),
+            tuple((name, _fingerprint(values[name])) for name in value._field_hints()),
+        )
+    if isinstance(value, Mapping):
+        items = [(_fingerprint(k), _fingerprint(v)) for k, v in value.items()]
+        return (type(value), tuple(sorted(items, key=repr)))
+    if isinstance(value, set | frozenset | ValueObjectSet):
+        return (type(value), tuple(sorted(map(_fingerprint, value), key=repr)))
+    if isinstance(value, list | tuple | EntitySet):
+        return (type(value), tuple(map(_fingerprint, value)))
+    try:
+        return (type(value), copy.deepcopy(value))
+    except Exception:  # not copyable: compared by its text
+        return (type(value), repr(value))
+
+
+def _refuse_reserved_fields(cls: type[Aggregate]) -> None:
+    """Refuse fields that would hide what every aggregate has (``version``...)."""
+    reserved = BASE_FIELDS | {name for name in vars(Aggregate) if name[0] != "_"}
+    for klass in cls.__mro__:
+        if klass is Aggregate:
+            break
+        for name in klass.__dict__.get("__annotations__", {}):
+            if name in reserved:
+                raise MinosAggregateException(
+                    f"{cls.__name__}.{name}: an aggregate field cannot be named "
+                    f"{name!r}, every Aggregate has that member; rename the field"
+                )
+
+
+def _check_outbox(
+    cls: type[Aggregate], repository: MinosRepository, broker: MinosBroker
+) -> None:
+    """Refuse a broker queueing in another database than the event store: its
+    outbox rows would commit even when the event is rolled back."""
+    from ..database import DatabasePool
+
+    queue = getattr(broker, "pool", None)
+    if not isinstance(queue, DatabasePool):
+        return  # a broker without a database keeps nothing to roll back
+    store = getattr(repository, "pool", None)
+    if store is queue:
+        return
+    where = store.description if isinstance(store, DatabasePool) else "memory"
+    raise MinosAggregateException(
+        f"{cls.__name__}.save: the event broker queues in {queue.description} but "
+        f"the event store is in {where}; the transactional outbox needs one "
+        f"database: give broker.queue the repository's database settings"
+    )
 
 
 def _usable(attribute: str, value: Any) -> bool:

@@ -15,7 +15,15 @@ import contextlib
 import logging
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Hashable, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Hashable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from contextvars import ContextVar
 from typing import Any, ClassVar, Self
 
@@ -72,11 +80,12 @@ class _OpenTransaction:
     block ends they must stop joining it, hence the flag.
     """
 
-    __slots__ = ("connection", "open")
+    __slots__ = ("connection", "open", "after_commit")
 
     def __init__(self, connection: DatabaseConnection) -> None:
         self.connection = connection
         self.open = True
+        self.after_commit: list[Callable[[], Awaitable[Any]]] = []
 
 
 # The transactions open in the current context, by pool.
@@ -161,6 +170,7 @@ class DatabasePool(MinosSetup, ABC):
             yield current
             return
         await self.setup()
+        opened: _OpenTransaction | None = None
         async with self._begin() as conn:
             opened = _OpenTransaction(conn)
             token = _ambient.set({**(_ambient.get() or {}), id(self): opened})
@@ -169,6 +179,21 @@ class DatabasePool(MinosSetup, ABC):
             finally:
                 opened.open = False
                 _ambient.reset(token)
+        # Reached only when the block ended without error and the commit succeeded.
+        await _run_after_commit(opened.after_commit, self.description)
+
+    async def after_commit(self, callback: Callable[[], Awaitable[Any]]) -> None:
+        """Run ``callback`` once this task's open transaction on this pool commits
+        (never if it rolls back); run it now when no transaction is open.
+
+        Its errors are logged, not raised: the transaction is committed already.
+        """
+        transactions = _ambient.get() or {}
+        current = transactions.get(id(self))
+        if current is not None and current.open:
+            current.after_commit.append(callback)
+            return
+        await _run_after_commit([callback], self.description)
 
     @property
     def in_transaction(self) -> bool:
@@ -193,6 +218,17 @@ class DatabasePool(MinosSetup, ABC):
 
 
 MinosPool = DatabasePool
+
+
+async def _run_after_commit(
+    callbacks: Iterable[Callable[[], Awaitable[Any]]], where: str
+) -> None:
+    """Run the callbacks of a committed transaction, logging their errors."""
+    for callback in callbacks:
+        try:
+            await callback()
+        except Exception:
+            logger.exception("A callback after a commit on %s failed", where)
 
 
 def _registry() -> dict[Hashable, Any]:

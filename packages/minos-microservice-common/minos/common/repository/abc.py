@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
@@ -171,6 +171,14 @@ class MinosRepository(MinosSetup, ABC):
         """Open a transaction (or join the open one) that ``submit`` writes in."""
         return contextlib.nullcontext()
 
+    async def after_commit(self, callback: Callable[[], Awaitable[Any]]) -> None:
+        """Run ``callback`` when the outermost open ``transaction()`` commits, never
+        if it rolls back (now when none is open); its errors are only logged."""
+        try:
+            await callback()
+        except Exception:
+            logger.exception("A callback after a commit of %s failed", self)
+
 
 def _with_action(
     entry: RepositoryEntry | _EntrySource, action: Action
@@ -186,9 +194,12 @@ def _with_action(
 
 
 def conflict_error(
-    entry: RepositoryEntry, last: tuple[int, Action] | None
+    entry: RepositoryEntry,
+    last: tuple[int, Action] | None,
+    owner: str | None = None,
 ) -> MinosRepositoryConflictException:
-    """Explain why ``entry`` does not follow ``last`` (latest version and action)."""
+    """Explain why ``entry`` does not follow ``last`` (latest version and action)
+    of the aggregate that ``owner`` (a stored class name) holds the uuid for."""
     name, uuid = entry.aggregate_name, entry.aggregate_uuid
     what = f"{entry.action.value} of {name} {uuid}"
     if entry.version is not None:
@@ -200,10 +211,18 @@ def conflict_error(
             reason = "the aggregate does not exist in the event store"
     else:
         last_version, last_action = last
-        if entry.action is Action.CREATE:
-            reason = f"the aggregate already exists (version {last_version})"
+        if owner is not None and owner != name:
+            reason = (
+                f"that uuid belongs to a stored {owner} (version {last_version}); "
+                f"use a new uuid"
+            )
         elif last_action is Action.DELETE:
-            reason = f"the aggregate was deleted at version {last_version}"
+            reason = (
+                f"the aggregate was deleted at version {last_version}; a deleted "
+                f"uuid cannot be used again"
+            )
+        elif entry.action is Action.CREATE:
+            reason = f"the aggregate already exists (version {last_version})"
         else:
             reason = (
                 f"the stored version is {last_version}; another writer saved "

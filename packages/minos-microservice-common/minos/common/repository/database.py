@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 from uuid import UUID
@@ -66,8 +66,8 @@ _INSERT_NEXT = (
 )
 
 _LAST = (
-    "SELECT version, action FROM aggregate_event WHERE aggregate_uuid = %s "
-    "ORDER BY version DESC LIMIT 1"
+    "SELECT version, action, aggregate_name FROM aggregate_event "
+    "WHERE aggregate_uuid = %s ORDER BY version DESC LIMIT 1"
 )
 
 _PAGE = 500
@@ -114,6 +114,9 @@ class DatabaseRepository(MinosRepository):
     def transaction(self) -> contextlib.AbstractAsyncContextManager[Any]:
         return self.pool.transaction()
 
+    async def after_commit(self, callback: Callable[[], Awaitable[Any]]) -> None:
+        await self.pool.after_commit(callback)
+
     async def _submit(
         self,
         entry: RepositoryEntry,
@@ -127,10 +130,10 @@ class DatabaseRepository(MinosRepository):
         async with self.pool.connection() as conn:
             version = entry.version
             if version is None:
-                last = await self._last(conn, entry.aggregate_uuid)
+                last, owner = await self._last(conn, entry.aggregate_uuid)
                 version = follows(entry, last)
                 if version is None:
-                    raise conflict_error(entry, last)
+                    raise conflict_error(entry, last, owner)
             params = {
                 "action": entry.action.value,
                 "uuid": entry.aggregate_uuid,
@@ -156,17 +159,20 @@ class DatabaseRepository(MinosRepository):
                 params = {**extra, **params}
             row = await conn.fetchone(query, params) if query is not None else None
             if row is None:
-                last = await self._last(conn, entry.aggregate_uuid)
-                raise conflict_error(entry, last)
+                last, owner = await self._last(conn, entry.aggregate_uuid)
+                raise conflict_error(entry, last, owner)
         assert entry.created_at is not None
         return entry.stored(row[0], version, entry.created_at)
 
     @staticmethod
-    async def _last(conn: Any, uuid: UUID) -> tuple[int, Action] | None:
+    async def _last(
+        conn: Any, uuid: UUID
+    ) -> tuple[tuple[int, Action] | None, str | None]:
+        """The latest version and action of an aggregate, and its stored class."""
         row = await conn.fetchone(_LAST, (uuid,))
         if row is None:
-            return None
-        return row[0], Action.value_of(row[1])
+            return None, None
+        return (row[0], Action.value_of(row[1])), row[2]
 
     async def _select(
         self, filters: dict[str, Any], limit: int | None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from typing import Any
 from uuid import UUID
@@ -27,6 +27,11 @@ _pending: ContextVar[Mapping[int, list[RepositoryEntry]] | None] = ContextVar(
     "minos_in_memory_repository_transactions", default=None
 )
 
+# What runs once those transactions commit, by repository.
+_after_commit: ContextVar[Mapping[int, list[Callable[[], Awaitable[Any]]]] | None] = (
+    ContextVar("minos_in_memory_repository_after_commit", default=None)
+)
+
 
 class InMemoryRepository(MinosRepository):
     """Keeps every entry in a list; transactions are serialized by a lock.
@@ -39,6 +44,7 @@ class InMemoryRepository(MinosRepository):
         super().__init__(*args, **kwargs)
         self._entries: list[RepositoryEntry] = []
         self._last: dict[UUID, tuple[int, Action]] = {}
+        self._names: dict[UUID, str] = {}
         self._lock = asyncio.Lock()
 
     def _open(self) -> list[RepositoryEntry] | None:
@@ -51,26 +57,43 @@ class InMemoryRepository(MinosRepository):
             return
         async with self._lock:
             written: list[RepositoryEntry] = []
+            callbacks: list[Callable[[], Awaitable[Any]]] = []
             token = _pending.set({**(_pending.get() or {}), id(self): written})
+            hooks = _after_commit.set(
+                {**(_after_commit.get() or {}), id(self): callbacks}
+            )
             try:
                 yield None
             finally:
+                _after_commit.reset(hooks)
                 _pending.reset(token)
             for entry in written:
                 self._entries.append(entry)
                 self._last[entry.aggregate_uuid] = (entry.version, entry.action)
+                self._names[entry.aggregate_uuid] = entry.aggregate_name
+        for callback in callbacks:
+            await super().after_commit(callback)
+
+    async def after_commit(self, callback: Callable[[], Awaitable[Any]]) -> None:
+        callbacks = (_after_commit.get() or {}).get(id(self))
+        if callbacks is not None and self._open() is not None:
+            callbacks.append(callback)
+        else:
+            await super().after_commit(callback)
 
     async def _submit(self, entry: RepositoryEntry, **kwargs: Any) -> RepositoryEntry:
         async with self.transaction():
             written = self._open()
             assert written is not None
             last = self._last.get(entry.aggregate_uuid)
+            owner = self._names.get(entry.aggregate_uuid)
             for previous in written:
                 if previous.aggregate_uuid == entry.aggregate_uuid:
                     last = (previous.version, previous.action)
+                    owner = previous.aggregate_name
             version = follows(entry, last)
             if version is None:
-                raise conflict_error(entry, last)
+                raise conflict_error(entry, last, owner)
             assert entry.created_at is not None
             next_id = len(self._entries) + len(written) + 1
             stored = entry.stored(next_id, version, entry.created_at)

@@ -92,11 +92,33 @@ class MinosSnapshot(MinosSetup, ABC):
             )
         await self.setup()
         row, last_version = await self._load_with_last_version(uuid)
-        if last_version is not None and (row is None or row.version < last_version):
+        if (
+            row is not None
+            and self.repository is not None
+            and (last_version is None or row.version > last_version)
+        ):
+            # Ahead of the event store: a change that was rolled back after
+            # its snapshot was written. The events are the truth.
+            logger.warning(
+                "Snapshot of %s %s is at version %s but the event store at %s; "
+                "rebuilding it from the events",
+                row.name,
+                uuid,
+                row.version,
+                last_version,
+            )
+            await self._remove(uuid)
+            row = await self._catch_up(uuid, None)
+        elif last_version is not None and (row is None or row.version < last_version):
             row = await self._catch_up(uuid, row)
-        if row is None or row.name != cls.classname:
+        if row is None:
             raise MinosSnapshotAggregateNotFoundException(
                 f"There is no {cls.__name__} with uuid {uuid}"
+            )
+        if row.name != cls.classname:
+            raise MinosSnapshotAggregateNotFoundException(
+                f"There is no {cls.__name__} ({cls.classname}) with uuid {uuid}: "
+                f"that uuid belongs to a stored {row.name}"
             )
         if row.document is None:
             raise MinosSnapshotDeletedAggregateException(
@@ -146,17 +168,24 @@ class MinosSnapshot(MinosSetup, ABC):
 
     async def store(self, aggregate: Aggregate, *, deleted: bool = False) -> None:
         """Record the state of an aggregate unless a newer version is stored."""
-        await self.setup()
-        await self._save(
-            SnapshotRow(
-                aggregate.uuid,
-                aggregate.classname,
-                aggregate.version,
-                None if deleted else document_value(aggregate),
-                aggregate.created_at,
-                aggregate.updated_at,
-            )
+        await self.put(self.row_of(aggregate, deleted=deleted))
+
+    @staticmethod
+    def row_of(aggregate: Aggregate, *, deleted: bool = False) -> SnapshotRow:
+        """The row ``store`` writes for ``aggregate`` (its state now)."""
+        return SnapshotRow(
+            aggregate.uuid,
+            aggregate.classname,
+            aggregate.version,
+            None if deleted else document_value(aggregate),
+            aggregate.created_at,
+            aggregate.updated_at,
         )
+
+    async def put(self, row: SnapshotRow) -> None:
+        """Record a row unless a newer version is stored."""
+        await self.setup()
+        await self._save(row)
 
     async def store_with_event(
         self,
@@ -285,6 +314,10 @@ class MinosSnapshot(MinosSetup, ABC):
     @abstractmethod
     async def _load_versions(self, uuids: Iterable[UUID]) -> dict[UUID, int]:
         """The stored version of each of these aggregates (absent ones left out)."""
+
+    @abstractmethod
+    async def _remove(self, uuid: UUID) -> None:
+        """Forget the row of one aggregate."""
 
     @abstractmethod
     async def _save(self, row: SnapshotRow) -> None:

@@ -213,6 +213,12 @@ class DatabaseSnapshot(MinosSnapshot):
                 found[uuid if isinstance(uuid, UUID) else UUID(str(uuid))] = version
         return found
 
+    async def _remove(self, uuid: UUID) -> None:
+        async with self.pool.connection() as conn:
+            await conn.execute(
+                "DELETE FROM aggregate_snapshot WHERE aggregate_uuid = %s", (uuid,)
+            )
+
     async def _save(self, row: SnapshotRow) -> None:
         data = None if row.document is None else orjson.dumps(row.document).decode()
         query = _UPSERT.format(data=_DATA_PARAM[self.pool.dialect])

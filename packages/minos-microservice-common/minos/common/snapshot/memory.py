@@ -40,6 +40,9 @@ class InMemorySnapshot(MinosSnapshot):
     async def _load_versions(self, uuids: Iterable[UUID]) -> dict[UUID, int]:
         return {uuid: self._rows[uuid].version for uuid in uuids if uuid in self._rows}
 
+    async def _remove(self, uuid: UUID) -> None:
+        self._rows.pop(uuid, None)
+
     async def _save(self, row: SnapshotRow) -> None:
         current = self._rows.get(row.uuid)
         if current is None or current.version < row.version:
