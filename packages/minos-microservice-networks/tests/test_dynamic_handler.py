@@ -88,9 +88,9 @@ async def setup(request, tmp_path):
     try:
         yield pool, broker, f"{name}GetPrice", transport
     finally:
-        await pool.destroy()
         for service in reversed(services):
             await service.stop()
+        await pool.destroy()
         await transport.destroy()
         await close_database_pools()
 

@@ -73,7 +73,10 @@ async def stop_task(
         with contextlib.suppress(asyncio.CancelledError):
             await task
     except asyncio.CancelledError:
-        task.cancel()
-        raise
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            task.cancel()
+            raise
+        logger.warning("%s was cancelled while stopping", task.get_name())
     except Exception:
         logger.exception("%s ended with an error", task.get_name())

@@ -115,8 +115,19 @@ class Producer(MinosSetup):
         # round trip per record.
         sent = [row.id for row, error in zip(rows, results, strict=True) if not error]
         await self.outbox.delete(sent)
+        passing = [
+            row.id
+            for row, error in zip(rows, results, strict=True)
+            if isinstance(error, TransportUnavailableException)
+        ]
+        if passing:
+            logger.warning(
+                "%d outbox messages could not be published for now; retrying",
+                len(passing),
+            )
+            await self.outbox.release(passing, delay=self.backoff)
         for row, error in zip(rows, results, strict=True):
-            if error is not None:
+            if error is not None and row.id not in passing:
                 await self._fail(row, error)
         return len(rows)
 

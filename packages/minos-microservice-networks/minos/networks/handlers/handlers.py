@@ -108,12 +108,15 @@ class CommandHandler(MessageHandler):
             data = await result.content() if isinstance(result, Response) else result
 
         if message.reply_topic:
+            # Keyed like the command (its saga, else its key), so the replies
+            # to commands of one key come back in order.
             await self.reply_broker.send(
                 data,
                 message.reply_topic,
                 saga=message.saga,
                 status=status,
                 user=message.user,
+                key=str(message.saga) if message.saga else row.key,
                 trace_id=message.trace_id,
             )
         else:

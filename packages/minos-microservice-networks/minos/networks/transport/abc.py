@@ -98,8 +98,11 @@ class Transport(MinosSetup, ABC):
     ) -> list[Exception | None]:
         """Send ``records``; return, in order, ``None`` or the error of each one.
 
-        Raises ``TransportUnavailableException`` when the broker cannot be
-        reached at all: the caller keeps the records and tries again later.
+        A record that failed for a passing reason (the broker is restarting...)
+        gets a ``TransportUnavailableException``: try it again later; any other
+        error blames the record itself. Raises ``TransportUnavailableException``
+        when the broker cannot be reached at all: the caller keeps the records
+        and tries again later.
         """
 
     @abstractmethod

@@ -14,9 +14,17 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import (
     CommitFailedError,
     IllegalStateError,
+    InvalidMessageError,
+    InvalidTimestampError,
+    InvalidTopicError,
     KafkaConnectionError,
     KafkaError,
-    KafkaTimeoutError,
+    MessageSizeTooLargeError,
+    PolicyViolationError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    TopicAuthorizationFailedError,
+    UnsupportedForMessageFormatError,
     for_code,
 )
 
@@ -49,15 +57,32 @@ def topic_error(topic: str) -> TransportException | None:
     )
 
 
+# Errors that blame the record itself: sending it again cannot succeed.
+_RECORD_ERRORS = (
+    InvalidMessageError,
+    InvalidTimestampError,
+    InvalidTopicError,
+    MessageSizeTooLargeError,
+    PolicyViolationError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    TopicAuthorizationFailedError,
+    UnsupportedForMessageFormatError,
+)
+
+
 def is_outage(exc: BaseException) -> bool:
-    """Whether ``exc`` says the broker is unreachable rather than the record is bad."""
+    """Whether ``exc`` may go away by itself, rather than blaming the record.
+
+    Only errors known to be about the record (too large, invalid topic...) are
+    permanent; every other broker or network error counts as an outage, so a
+    message is never parked because the broker was having a bad moment.
+    """
     if isinstance(exc, TransportUnavailableException):
         return True
-    if isinstance(exc, KafkaConnectionError | KafkaTimeoutError | TimeoutError):
-        return True
-    if isinstance(exc, OSError):
-        return True
-    return isinstance(exc, KafkaError) and bool(getattr(exc, "retriable", False))
+    if isinstance(exc, (TransportException, *_RECORD_ERRORS)):
+        return False
+    return isinstance(exc, KafkaError | OSError | TimeoutError)
 
 
 class KafkaTransport(Transport):
@@ -120,10 +145,7 @@ class KafkaTransport(Transport):
     async def _destroy(self) -> None:
         for subscription in list(self._subscriptions):
             await subscription.close()
-        if self._producer is not None:
-            producer, self._producer = self._producer, None
-            with contextlib.suppress(KafkaError, OSError):
-                await producer.stop()
+        await self._reset_producer()
 
     async def _started_producer(self) -> AIOKafkaProducer:
         async with self._guard():
@@ -147,6 +169,9 @@ class KafkaTransport(Transport):
     def _unavailable(self, action: str, exc: BaseException) -> TransportException:
         reason = str(exc) or type(exc).__name__
         if is_outage(exc):
+            # A broker that comes back may have lost its topics (memory storage,
+            # a new cluster): check them again.
+            self._known_topics.clear()
             return TransportUnavailableException(
                 f"cannot {action} on the Kafka broker at {self.bootstrap}: {reason}"
             )
@@ -161,7 +186,32 @@ class KafkaTransport(Transport):
             return []
         topic_errors = await self._ensure_topics({r.topic for r in records})
         producer = await self._started_producer()
+        try:
+            # aiokafka retries some failures for as long as they last (a broker
+            # that restarted without its topics): bound the whole batch.
+            async with asyncio.timeout(2 * self.request_timeout + 1):
+                results = await self._send(producer, records, topic_errors)
+        except TimeoutError as exc:
+            await self._reset_producer()
+            raise self._unavailable(f"publish {len(records)} records", exc) from exc
 
+        failures = [r for r in results if r is not None]
+        if failures and all(is_outage(f) for f in failures):
+            raise self._unavailable(f"publish {len(failures)} records", failures[0])
+        return results
+
+    async def _reset_producer(self) -> None:
+        """Drop a producer that may be stuck; the next publish starts a new one."""
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await _stop_quietly(producer.stop(), self.request_timeout)
+
+    async def _send(
+        self,
+        producer: AIOKafkaProducer,
+        records: Sequence[OutgoingRecord],
+        topic_errors: Mapping[str, Exception],
+    ) -> list[Exception | None]:
         pending: list[asyncio.Future[Any] | Exception] = []
         for record in records:
             if record.topic in topic_errors:
@@ -190,17 +240,20 @@ class KafkaTransport(Transport):
                 results.append(exc)
             else:
                 results.append(None)
+        return [
+            self._unavailable("publish a record", r) if r and is_outage(r) else r
+            for r in results
+        ]
 
-        failures = [r for r in results if r is not None]
-        if failures and all(is_outage(f) for f in failures):
-            raise self._unavailable(f"publish {len(failures)} records", failures[0])
-        return results
-
-    async def _ensure_topics(self, topics: Iterable[str]) -> dict[str, Exception]:
-        """Create the topics not known yet; return the error of each that failed."""
+    async def _ensure_topics(
+        self, topics: Iterable[str], *, again: bool = False
+    ) -> dict[str, Exception]:
+        """Create the topics not known yet (all of them, ``again``); return the
+        error of each that failed."""
         errors: dict[str, Exception] = {}
         missing = []
-        for topic in sorted(set(topics) - self._known_topics):
+        wanted = set(topics) if again else set(topics) - self._known_topics
+        for topic in sorted(wanted):
             if (error := topic_error(topic)) is not None:
                 errors[topic] = error
             else:
@@ -235,7 +288,7 @@ class KafkaTransport(Transport):
         return errors
 
     async def create_topics(self, topics: Iterable[str]) -> None:
-        errors = await self._ensure_topics(topics)
+        errors = await self._ensure_topics(topics, again=True)
         if errors:
             raise next(iter(errors.values()))
 
@@ -308,6 +361,7 @@ class _KafkaSubscription(Subscription):
         super().__init__(topics, group)
         self._transport = transport
         self._consumer: AIOKafkaConsumer | None = consumer
+        self._joined = False
 
     def _live(self) -> AIOKafkaConsumer:
         if self._consumer is None:
@@ -326,6 +380,13 @@ class _KafkaSubscription(Subscription):
             )
         except (KafkaError, OSError) as exc:
             raise self._transport._unavailable("poll", exc) from exc
+        if self._lost_coordinator(consumer):
+            # The broker went away. Whatever it kept (a restarted broker may
+            # have kept nothing), positions are only trusted from a new member,
+            # so these records are left for it and the inbox drops repeats.
+            raise self._transport._unavailable(
+                "poll", KafkaConnectionError("lost the group coordinator")
+            )
         records: list[IncomingRecord] = []
         for partition in sorted(batches, key=lambda tp: (tp.topic, tp.partition)):
             for message in batches[partition]:
@@ -341,6 +402,20 @@ class _KafkaSubscription(Subscription):
                 )
         return records
 
+    def _lost_coordinator(self, consumer: AIOKafkaConsumer) -> bool:
+        """Whether a group member that had found its coordinator has lost it."""
+        if self.group is None:
+            return False
+        # Limitation: aiokafka has no public hook for this; its coordinator's
+        # ``coordinator_id`` is read, and checking is skipped if it is missing.
+        coordinator = getattr(consumer, "_coordinator", None)
+        if coordinator is None or not hasattr(coordinator, "coordinator_id"):
+            return False
+        if coordinator.coordinator_id is not None:
+            self._joined = True
+            return False
+        return self._joined
+
     async def commit(self, records: Iterable[IncomingRecord]) -> None:
         consumer = self._live()
         if self.group is None:
@@ -352,7 +427,12 @@ class _KafkaSubscription(Subscription):
         if not offsets:
             return
         try:
-            await consumer.commit(offsets)
+            # aiokafka retries a commit for as long as the broker answers with a
+            # retriable error (a topic it lost, say): bound the wait.
+            async with asyncio.timeout(self._transport.request_timeout):
+                await consumer.commit(offsets)
+        except TimeoutError as exc:
+            raise self._transport._unavailable("commit offsets", exc) from exc
         except (CommitFailedError, IllegalStateError) as exc:
             # The group rebalanced: another member will receive these records
             # again and the inbox will recognise them.
@@ -364,5 +444,23 @@ class _KafkaSubscription(Subscription):
         consumer, self._consumer = self._consumer, None
         self._transport._subscriptions.discard(self)
         if consumer is not None:
-            with contextlib.suppress(KafkaError, OSError):
-                await consumer.stop()
+            await _stop_quietly(consumer.stop(), self._transport.request_timeout)
+
+
+async def _stop_quietly(stopping: Any, grace: float) -> None:
+    """Stop an aiokafka client, giving up after ``grace`` seconds.
+
+    aiokafka may let the cancellation of one of its own tasks escape from
+    ``stop()`` while the broker is down; only a cancellation of the caller's
+    task is passed on.
+    """
+    task = asyncio.current_task()
+    try:
+        async with asyncio.timeout(grace):
+            await stopping
+    except asyncio.CancelledError:
+        if task is not None and task.cancelling():
+            raise
+        logger.debug("an aiokafka task was cancelled while stopping")
+    except (KafkaError, OSError, TimeoutError) as exc:
+        logger.debug("stopping an aiokafka client failed: %s", exc)
