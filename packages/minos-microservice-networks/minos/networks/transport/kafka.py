@@ -316,6 +316,13 @@ class KafkaTransport(Transport):
     ) -> Subscription:
         topics = sorted(set(topics))
         await self.create_topics(topics)
+        options = {
+            # A broker answers a fetch as soon as data is there, or when this
+            # wait runs out; some (Tansu) always wait it out, so keep it short,
+            # shorter still for a reply awaited by a caller.
+            "fetch_max_wait_ms": 100 if group is not None else 20,
+            **self.consumer_options,
+        }
         consumer = AIOKafkaConsumer(
             *topics,
             bootstrap_servers=self.bootstrap,
@@ -324,7 +331,7 @@ class KafkaTransport(Transport):
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             request_timeout_ms=self._request_timeout_ms,
-            **self.consumer_options,
+            **options,
         )
         try:
             await consumer.start()
