@@ -229,7 +229,7 @@ def run(args: argparse.Namespace) -> int:
         Path(args.output) if args.output else RESULTS, stem, results, by_name, info
     )
     _say(
-        f"Done in {info['elapsed_s']:.0f} s: {json_path.relative_to(ROOT)}, "
+        f"Done in {info['elapsed_s']:.0f} s: {_shown(json_path)}, "
         f"{markdown_path.relative_to(ROOT)}"
     )
     return 0
@@ -276,6 +276,14 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--output", help="folder for the result files")
     return parser.parse_args(argv)
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the repository when inside it, else as given."""
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 def main(argv: list[str] | None = None) -> int:
