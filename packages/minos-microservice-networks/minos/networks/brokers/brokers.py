@@ -66,8 +66,10 @@ class Broker(MinosBroker):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.pool.description})"
 
-    async def enqueue(self, message: Message, key: str | None = None) -> UUID:
-        """Queue an already built message; return its id."""
+    async def enqueue(
+        self, message: Message, key: str | None = None, *, payload: bytes | None = None
+    ) -> UUID:
+        """Queue an already built message (``payload``: its bytes, if known)."""
         if self.already_setup:
             pass
         elif self.pool.in_transaction:
@@ -77,8 +79,10 @@ class Broker(MinosBroker):
             await self.outbox.create_schema()
         else:
             await self.setup()
+        if payload is None:
+            payload = message.avro_bytes
         await self.outbox.enqueue(
-            message.topic, message.avro_bytes, key=key, headers=message.headers
+            message.topic, payload, key=key, headers=message.headers
         )
         logger.debug("queued %s %s for %r", message.kind, message.id, message.topic)
         return message.id

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MessageHandler", "describe_error"]
+__all__ = ["MessageHandler", "describe_error", "is_fatal"]
 
 HandlerFunction = Callable[[Request], Awaitable[Response | None]]
 
@@ -34,6 +34,11 @@ def describe_error(exc: BaseException) -> str:
     """``Type: message`` of an exception, for logs and stored errors."""
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def is_fatal(exc: BaseException) -> bool:
+    """Whether ``exc`` must stop the handler (cancellation, interrupt, exit)."""
+    return isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit)
 
 
 class MessageHandler(MinosSetup):
@@ -136,7 +141,25 @@ class MessageHandler(MinosSetup):
         return handled
 
     async def handle_row(self, id_: int) -> bool:
-        """Handle one row if it is still pending and its turn; return whether it was."""
+        """Handle one row if it is still pending and its turn; return whether it was.
+
+        An error escaping the handling rolls its transaction back; it is then
+        counted as a failed attempt in a transaction of its own, so a row that
+        always fails this way is parked instead of being retried forever.
+        """
+        try:
+            return await self._handle_row(id_)
+        except BaseException as exc:
+            if is_fatal(exc):
+                raise
+            logger.exception("handling %s message %d failed", self.kind, id_)
+            async with self.pool.transaction() as conn:
+                row = await self.inbox.lock(conn, id_)
+                if row is not None:
+                    await self.retry_later(conn, row, exc)
+            return True
+
+    async def _handle_row(self, id_: int) -> bool:
         async with self.pool.transaction() as conn:
             row = await self.inbox.lock(conn, id_)
             if row is None:
@@ -171,7 +194,9 @@ class MessageHandler(MinosSetup):
         """Run the handler of ``message``; the default retries failures, then parks."""
         try:
             await self.run_isolated(conn, self.call(message))
-        except Exception as exc:
+        except BaseException as exc:
+            if is_fatal(exc):
+                raise
             await self.retry_later(conn, row, exc)
         else:
             await self.inbox.done(conn, row.id)
@@ -201,7 +226,7 @@ class MessageHandler(MinosSetup):
         return result
 
     async def retry_later(
-        self, conn: DatabaseConnection, row: InboxRow, exc: Exception
+        self, conn: DatabaseConnection, row: InboxRow, exc: BaseException
     ) -> None:
         """Count a failed attempt: retry the row later, or park it."""
         reason = describe_error(exc)

@@ -14,7 +14,7 @@ from ..decorators import EnrouteBuilder, EnrouteDecoratorKind
 from ..exceptions import MinosRedefinedEnrouteDecoratorException
 from ..messages import Command, CommandReply, CommandStatus, Event, Message
 from ..requests import Response, ResponseException
-from .dispatch import HandlerFunction, MessageHandler, describe_error
+from .dispatch import HandlerFunction, MessageHandler, describe_error, is_fatal
 from .inbox import COMMAND, EVENT, REPLY, InboxRow
 
 if TYPE_CHECKING:
@@ -90,38 +90,65 @@ class CommandHandler(MessageHandler):
         self, conn: DatabaseConnection, row: InboxRow, message: Message
     ) -> None:
         assert isinstance(message, Command)
+        key = str(message.saga) if message.saga else row.key
         error: str | None = None
+        reply: CommandReply | None = None
+        payload: bytes | None = None
         try:
-            result = await self.run_isolated(conn, self.call(message))
+            # The reply is encoded with the handler's writes pending, so a
+            # result that cannot be sent undoes them like any other failure.
+            reply, payload = await self.run_isolated(conn, self._answer(message))
         except ResponseException as exc:
             status, data = CommandStatus.ERROR, exc.message
             error = describe_error(exc)
-        except Exception as exc:
-            logger.exception(
-                "the handler of command %s on %r failed", message.id, message.topic
+        except BaseException as exc:
+            if is_fatal(exc):
+                raise
+            logger.error(
+                "the handler of command %s on %r failed",
+                message.id,
+                message.topic,
+                exc_info=exc,
             )
             status = CommandStatus.SYSTEM_ERROR
             data = f"the command {message.topic!r} failed: {describe_error(exc)}"
             error = describe_error(exc)
         else:
             status = CommandStatus.SUCCESS
-            data = await result.content() if isinstance(result, Response) else result
 
         if message.reply_topic:
+            if reply is None:
+                reply = self._reply(message, data, status)
+                payload = reply.avro_bytes
             # Keyed like the command (its saga, else its key), so the replies
             # to commands of one key come back in order.
-            await self.reply_broker.send(
-                data,
-                message.reply_topic,
-                saga=message.saga,
-                status=status,
-                user=message.user,
-                key=str(message.saga) if message.saga else row.key,
-                trace_id=message.trace_id,
-            )
+            await self.reply_broker.enqueue(reply, key, payload=payload)
         else:
             logger.debug("command %s names no reply topic; no reply", message.id)
         await self.inbox.done(conn, row.id, error)
+
+    async def _answer(
+        self, message: Command
+    ) -> tuple[CommandReply | None, bytes | None]:
+        result = await self.call(message)
+        data = await result.content() if isinstance(result, Response) else result
+        if not message.reply_topic:
+            return None, None
+        reply = self._reply(message, data, CommandStatus.SUCCESS)
+        return reply, reply.avro_bytes
+
+    def _reply(
+        self, message: Command, data: Any, status: CommandStatus
+    ) -> CommandReply:
+        return CommandReply(
+            message.reply_topic or "",
+            data,
+            message.saga,
+            status,
+            self.reply_broker.service_name,
+            user=message.user,
+            trace_id=message.trace_id,
+        )
 
 
 class CommandReplyHandler(MessageHandler):

@@ -199,7 +199,14 @@ class Message:
                 f"cannot decode the data of the {record['kind']} for "
                 f"{record['topic']!r}{where}: {type(exc).__name__}: {exc}"
             ) from exc
-        return kind._from_envelope(record, data)  # type: ignore[return-value]
+        try:
+            return kind._from_envelope(record, data)  # type: ignore[return-value]
+        except MinosMessageException as exc:
+            # Well-formed bytes with a field no message may have (an empty
+            # topic, an unknown status): as unreadable as corrupt bytes.
+            raise MinosMessageDecodeException(
+                f"the {record['kind']}{where} is invalid: {exc}"
+            ) from exc
 
     @classmethod
     def _from_envelope(cls, record: dict[str, Any], data: Any) -> Message:
@@ -300,6 +307,8 @@ class CommandReply(Message):
         super().__init__(topic, data, id=id, user=user, trace_id=trace_id)
         self.saga = _uuid(saga, "saga")
         try:
+            if isinstance(status, bool) or not isinstance(status, int):
+                raise ValueError(status)
             self.status = CommandStatus(status)
         except ValueError:
             raise MinosMessageException(
@@ -341,7 +350,7 @@ class CommandReply(Message):
             record["topic"],
             data,
             record["saga"],
-            record["status"] or CommandStatus.SUCCESS,
+            record["status"],
             record["service_name"],
             id=record["id"],
             user=record["user"],

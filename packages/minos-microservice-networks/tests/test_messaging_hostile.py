@@ -1,0 +1,227 @@
+"""Hostile input and misbehaving handlers: each fault ends as a reply, a counted
+retry or a parked row, never as a row retried forever or a dead handler loop."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+
+from minos.common import close_database_pools, database_pool
+from minos.networks import (
+    COMMAND,
+    EVENT,
+    Command,
+    CommandHandler,
+    CommandReply,
+    CommandStatus,
+    Event,
+    EventHandler,
+    IncomingRecord,
+    MinosMessageDecodeException,
+    Outbox,
+    Request,
+)
+from minos.networks.messages.messages import _ENVELOPE, _FORMAT
+
+FAST = {"poll_interval": 0.05, "backoff": 0.01, "max_backoff": 0.05, "retry": 1}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def pool(request, tmp_path):
+    if request.param == "sqlite":
+        settings: dict[str, Any] = {"path": str(tmp_path / "queue.sqlite3")}
+    else:
+        settings = request.getfixturevalue("fresh_postgres_settings")
+    pool = database_pool(settings)
+    await pool.setup()
+    yield pool
+    await close_database_pools()
+
+
+_offsets = iter(range(10**9))
+
+
+def record(message: Any, *, topic: str | None = None, key: str | None = None):
+    """An incoming record carrying ``message`` (a message or raw bytes)."""
+    value = message if isinstance(message, bytes) else message.avro_bytes
+    headers = () if isinstance(message, bytes) else message.headers.items()
+    return IncomingRecord(
+        topic=topic or message.topic,
+        partition=0,
+        offset=next(_offsets),
+        key=key.encode() if key else None,
+        value=value,
+        headers=tuple((k, v.encode()) for k, v in headers),
+    )
+
+
+def envelope(**fields: Any) -> bytes:
+    """Raw envelope bytes with hand-picked fields (bypassing validation)."""
+    import io
+
+    import fastavro
+
+    from minos.common import encode_value
+
+    record = {
+        "kind": "command_reply",
+        "topic": "SomeReply",
+        "id": str(uuid.uuid4()),
+        "saga": None,
+        "reply_topic": None,
+        "user": None,
+        "trace_id": str(uuid.uuid4()),
+        "status": 200,
+        "service_name": None,
+        "data": encode_value(None),
+        **fields,
+    }
+    buffer = io.BytesIO()
+    buffer.write(_FORMAT)
+    fastavro.schemaless_writer(buffer, _ENVELOPE, record)
+    return buffer.getvalue()
+
+
+async def replies(pool) -> list[CommandReply]:
+    rows = await Outbox(pool).claim(100, owner="test", lease=60)
+    return [CommandReply.from_avro_bytes(row.payload) for row in rows]
+
+
+async def handled_until_quiet(handler, rounds: int = 20) -> None:
+    """Dispatch until nothing is due, waiting out short retry delays."""
+    for _ in range(rounds):
+        if not await handler.dispatch():
+            await asyncio.sleep(0.06)
+            if not await handler.dispatch():
+                return
+
+
+# --- a command whose result cannot be encoded ---------------------------------
+
+
+async def unencodable(request: Request) -> Any:
+    return object()
+
+
+async def test_an_unencodable_result_becomes_a_system_error_reply(pool):
+    handler = CommandHandler(pool, {"Weird": unencodable}, **FAST)
+    await handler.setup()
+    command = Command("Weird", {"x": 1}, reply_topic="ClientReply")
+    await handler.inbox.store([(COMMAND, record(command))])
+    assert await handler.dispatch() == 1
+    (reply,) = await replies(pool)
+    assert reply.status is CommandStatus.SYSTEM_ERROR
+    assert reply.trace_id == command.trace_id
+    assert "cannot encode" in reply.data
+    (row,) = await handler.inbox.rows(COMMAND)
+    assert row.state == "done" and row.attempts == 1
+
+
+class Explodes(CommandHandler):
+    """A handler whose own processing fails after the handler ran."""
+
+    async def process(self, conn, row, message) -> None:
+        raise RuntimeError("processing is broken")
+
+
+async def test_an_error_escaping_process_is_a_counted_attempt(pool):
+    handler = Explodes(pool, {"Any": unencodable}, **FAST)
+    await handler.setup()
+    await handler.inbox.store([(COMMAND, record(Command("Any", 1)))])
+    await handled_until_quiet(handler)
+    (row,) = await handler.inbox.rows(COMMAND)
+    assert row.state == "parked"
+    assert row.attempts == 2
+    assert "processing is broken" in row.last_error
+
+
+# --- envelopes that decode but carry bad fields -------------------------------
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"topic": ""}, {"status": 999}, {"status": 0}, {"status": None}],
+)
+def test_bad_envelope_fields_are_decode_errors(fields):
+    with pytest.raises(MinosMessageDecodeException):
+        CommandReply.from_avro_bytes(envelope(**fields))
+
+
+async def test_a_reply_with_a_bad_status_is_parked(pool):
+    seen = []
+
+    async def on_reply(request: Request) -> None:
+        seen.append(await request.content())
+
+    from minos.networks import CommandReplyHandler
+
+    handler = CommandReplyHandler(pool, {"SomeReply": on_reply}, **FAST)
+
+    await handler.setup()
+    bad = IncomingRecord("SomeReply", 0, next(_offsets), None, envelope(status=999))
+    await handler.inbox.store([("reply", bad)])
+    await handled_until_quiet(handler)
+    (row,) = await handler.inbox.rows("reply")
+    assert row.state == "parked"
+    assert "999" in row.last_error
+    assert seen == []
+
+
+# --- handlers raising BaseException -------------------------------------------
+
+
+class Weird(BaseException):
+    """Not an Exception, not a cancellation."""
+
+
+async def test_a_base_exception_is_a_failed_attempt_and_the_loop_lives(pool):
+    calls: list[str] = []
+
+    async def on_event(request: Request) -> None:
+        content = await request.content()
+        calls.append(content)
+        if content == "bad":
+            raise Weird("odd")
+
+    handler = EventHandler(pool, {"Thing": on_event}, **FAST)
+
+    await handler.setup()
+    task = asyncio.create_task(handler.run())
+    try:
+        await handler.inbox.store([(EVENT, record(Event("Thing", "bad")))])
+        await handler.inbox.store([(EVENT, record(Event("Thing", "good")))])
+
+        async def settled() -> bool:
+            rows = await handler.inbox.rows(EVENT)
+            return [r.state for r in rows] == ["parked", "done"]
+
+        for _ in range(100):
+            if await settled():
+                break
+            await asyncio.sleep(0.05)
+        assert await settled()
+        assert not task.done()
+        (bad, _) = await handler.inbox.rows(EVENT)
+        assert bad.attempts == 2 and "Weird: odd" in bad.last_error
+    finally:
+        handler.stop()
+        await asyncio.wait_for(task, 5)
+
+
+async def test_a_base_exception_in_a_command_is_a_system_error_reply(pool):
+    async def odd(request: Request) -> None:
+        raise Weird("odd")
+
+    handler = CommandHandler(pool, {"Odd": odd}, **FAST)
+
+    await handler.setup()
+    await handler.inbox.store(
+        [(COMMAND, record(Command("Odd", 1, reply_topic="ClientReply")))]
+    )
+    assert await handler.dispatch() == 1
+    (reply,) = await replies(pool)
+    assert reply.status is CommandStatus.SYSTEM_ERROR
+    assert "Weird" in reply.data
