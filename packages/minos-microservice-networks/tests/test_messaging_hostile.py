@@ -225,3 +225,72 @@ async def test_a_base_exception_in_a_command_is_a_system_error_reply(pool):
     (reply,) = await replies(pool)
     assert reply.status is CommandStatus.SYSTEM_ERROR
     assert "Weird" in reply.data
+
+
+# --- reply topics lent again, bad records among replies -----------------------
+
+
+@pytest.fixture
+async def handler_pool():
+    from minos.networks import DynamicHandlerPool, InMemoryTransport
+
+    pool = DynamicHandlerPool(InMemoryTransport(f"hostile-{uuid.uuid4().hex}"))
+    await pool.setup()
+    yield pool
+    await pool.destroy()
+
+
+async def publish(transport, topic: str, *values: bytes) -> None:
+    from minos.networks import OutgoingRecord
+
+    errors = await transport.publish([OutgoingRecord(topic, v) for v in values])
+    assert errors == [None] * len(values)
+
+
+async def test_a_copy_of_a_previous_reply_is_not_given_to_the_next_borrower(
+    handler_pool,
+):
+    first = CommandReply("x", "for the first", trace_id=uuid.uuid4())
+    async with handler_pool.acquire() as handler:
+        topic = handler.topic
+        await publish(handler_pool.transport, topic, first.avro_bytes)
+        assert (await handler.get_one(timeout=2)).data == "for the first"
+    second = CommandReply("x", "for the second", trace_id=uuid.uuid4())
+    async with handler_pool.acquire() as handler:
+        assert handler.topic == topic  # lent again
+        # At-least-once: the first reply comes again, then the second's.
+        await publish(
+            handler_pool.transport, topic, first.avro_bytes, second.avro_bytes
+        )
+        assert (await handler.get_one(timeout=2)).data == "for the second"
+
+
+async def test_replies_to_other_commands_are_dropped_when_a_trace_is_given(
+    handler_pool,
+):
+    mine, other = uuid.uuid4(), uuid.uuid4()
+    async with handler_pool.acquire() as handler:
+        await publish(
+            handler_pool.transport,
+            handler.topic,
+            CommandReply("x", "stray", trace_id=other).avro_bytes,
+            CommandReply("x", "mine", trace_id=mine).avro_bytes,
+        )
+        reply = await handler.get_one(timeout=2, trace_id=mine)
+        assert reply.data == "mine" and reply.trace_id == mine
+        with pytest.raises(Exception, match="expected"):
+            await handler.get_one(timeout=0.2, trace_id=mine)
+
+
+async def test_a_bad_record_does_not_lose_the_replies_polled_with_it(handler_pool):
+    async with handler_pool.acquire() as handler:
+        await publish(
+            handler_pool.transport,
+            handler.topic,
+            CommandReply("x", 1).avro_bytes,
+            envelope(status=999),
+            b"\x01garbage",
+            CommandReply("x", 2).avro_bytes,
+        )
+        replies = await handler.get_many(2, timeout=2)
+        assert [r.data for r in replies] == [1, 2]

@@ -5,6 +5,12 @@ topic (``<service>Reply-<hex>``); send a command with
 ``reply_topic=handler.topic`` and ``await handler.get_one(timeout=...)``. A
 handler whose wait timed out may still receive the late reply, so it is not
 lent again: its topic is deleted. Healthy handlers are reused.
+
+Replies are delivered at least once, so a reused topic may still receive a
+copy of a reply its previous borrower already took: a handler remembers the
+ids of the messages it received and drops copies. Pass the command's trace id
+(``get_one(trace_id=...)``, which replies carry) to also drop any reply to
+another command.
 """
 
 from __future__ import annotations
@@ -13,9 +19,10 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Self
+from uuid import UUID
 
 from minos.common import DatabasePool, MinosHandler, MinosSetup, database_pool
 
@@ -24,7 +31,7 @@ from ..exceptions import (
     MinosHandlerException,
     MinosHandlerNotFoundEnoughEntriesException,
 )
-from ..messages import Message, MinosMessageDecodeException
+from ..messages import Message
 from ..transport import Subscription, Transport, transport_from_config
 
 if TYPE_CHECKING:
@@ -33,6 +40,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 __all__ = ["DynamicHandler", "DynamicHandlerPool"]
+
+# How many received message ids a handler remembers to recognise copies.
+_REMEMBERED = 4096
 
 
 class DynamicHandler(MinosHandler):
@@ -53,6 +63,7 @@ class DynamicHandler(MinosHandler):
         self.clean = True
         self._subscription: Subscription | None = None
         self._buffer: deque[Message] = deque()
+        self._seen: OrderedDict[UUID, None] = OrderedDict()
 
     def __repr__(self) -> str:
         return f"DynamicHandler({self.topic!r})"
@@ -65,22 +76,36 @@ class DynamicHandler(MinosHandler):
         if subscription is not None:
             await subscription.close()
 
-    async def get_one(self, timeout: float | None = None) -> Any:  # noqa: ASYNC109
-        """The next message (a ``CommandReply``, usually); wait ``timeout`` seconds."""
-        (message,) = await self.get_many(1, timeout=timeout)
+    async def get_one(
+        self,
+        timeout: float | None = None,  # noqa: ASYNC109
+        *,
+        trace_id: UUID | None = None,
+    ) -> Any:
+        """The next message (a ``CommandReply``, usually); wait ``timeout`` seconds.
+
+        With ``trace_id``, messages of other trace ids are dropped.
+        """
+        (message,) = await self.get_many(1, timeout=timeout, trace_id=trace_id)
         return message
 
     async def get_many(
         self,
         count: int,
         timeout: float | None = None,  # noqa: ASYNC109
+        *,
+        trace_id: UUID | None = None,
     ) -> list[Any]:
         """The next ``count`` messages; raise if they do not all arrive in time."""
         await self.setup()
         self._refuse_inside_a_transaction()
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
-        while len(self._buffer) < count:
+        while True:
+            if trace_id is not None:
+                self._drop_other_traces(trace_id)
+            if len(self._buffer) >= count:
+                break
             remaining = 1.0 if deadline is None else deadline - loop.time()
             if remaining <= 0:
                 self.clean = False
@@ -92,15 +117,46 @@ class DynamicHandler(MinosHandler):
             await self._receive(min(remaining, 1.0))
         return [self._buffer.popleft() for _ in range(count)]
 
+    def _drop_other_traces(self, trace_id: UUID) -> None:
+        kept = deque(m for m in self._buffer if m.trace_id == trace_id)
+        for message in self._buffer:
+            if message.trace_id != trace_id:
+                logger.warning(
+                    "dropped %s %s on %r: it answers trace %s, not %s",
+                    message.kind,
+                    message.id,
+                    self.topic,
+                    message.trace_id,
+                    trace_id,
+                )
+        self._buffer = kept
+
     async def _receive(self, max_wait: float) -> None:
         assert self._subscription is not None
         for record in await self._subscription.poll(max_wait=max_wait):
+            # One by one: a bad record costs only itself.
             try:
-                self._buffer.append(
-                    Message.from_avro_bytes(record.value, topic=self.topic)
+                message = Message.from_avro_bytes(record.value, topic=self.topic)
+            except Exception as exc:
+                logger.warning(
+                    "ignored an unreadable message on %r (offset %s): %s",
+                    self.topic,
+                    getattr(record, "offset", "?"),
+                    exc,
                 )
-            except MinosMessageDecodeException as exc:
-                logger.warning("ignored an undecodable reply: %s", exc)
+                continue
+            if message.id in self._seen:
+                logger.info(
+                    "dropped a copy of %s %s on %r",
+                    message.kind,
+                    message.id,
+                    self.topic,
+                )
+                continue
+            self._seen[message.id] = None
+            if len(self._seen) > _REMEMBERED:
+                self._seen.popitem(last=False)
+            self._buffer.append(message)
 
     def _refuse_inside_a_transaction(self) -> None:
         if self.pool is not None and self.pool.in_transaction:
