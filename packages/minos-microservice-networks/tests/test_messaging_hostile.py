@@ -294,3 +294,27 @@ async def test_a_bad_record_does_not_lose_the_replies_polled_with_it(handler_poo
         )
         replies = await handler.get_many(2, timeout=2)
         assert [r.data for r in replies] == [1, 2]
+
+
+# --- a key waiting for a retry does not stall the others ----------------------
+
+
+async def test_a_key_waiting_for_a_retry_does_not_stall_other_keys(pool):
+    seen: list[str] = []
+
+    async def on_event(request: Request) -> None:
+        seen.append(await request.content())
+
+    handler = EventHandler(pool, {"Thing": on_event}, records=2, **FAST)
+    await handler.setup()
+    blocked = [record(Event("Thing", f"a{n}"), key="a") for n in range(3)]
+    await handler.inbox.store([(EVENT, r) for r in blocked])
+    await handler.inbox.store([(EVENT, record(Event("Thing", "b"), key="b"))])
+    first = (await handler.inbox.rows(EVENT))[0]
+    async with pool.connection() as conn:  # the head of "a" waits for a retry
+        await conn.execute(
+            "UPDATE consumer_queue SET available_at = %s WHERE id = %s",
+            (10.0**12, first.id),
+        )
+    assert await handler.dispatch() == 1
+    assert seen == ["b"]

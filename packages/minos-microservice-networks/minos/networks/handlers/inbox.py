@@ -82,10 +82,16 @@ _INSERT = (
     "ON CONFLICT (handler, dedup_key) DO NOTHING"
 )
 
+# Due pending rows whose key has no earlier row waiting for a retry: a key
+# held back by a failing row must not fill the batch and stall the others.
 _CANDIDATES = (
-    "SELECT id, key FROM consumer_queue "
-    "WHERE handler = %s AND state = 'pending' AND available_at <= %s "
-    "ORDER BY id LIMIT %s"
+    "SELECT q.id, q.key FROM consumer_queue q "
+    "WHERE q.handler = %(handler)s AND q.state = 'pending' "
+    "AND q.available_at <= %(now)s "
+    "AND NOT EXISTS (SELECT 1 FROM consumer_queue e WHERE e.handler = q.handler "
+    "AND e.key = q.key AND e.id < q.id AND e.state = 'pending' "
+    "AND e.available_at > %(now)s) "
+    "ORDER BY q.id LIMIT %(limit)s"
 )
 
 # The row, if it is still pending and no earlier row of its key is.
@@ -241,7 +247,9 @@ class Inbox:
     ) -> list[tuple[int, str | None]]:
         """``(id, key)`` of the oldest pending rows of ``handler``."""
         async with self.pool.connection() as conn:
-            rows = await conn.fetchall(_CANDIDATES, (handler, time.time(), limit))
+            rows = await conn.fetchall(
+                _CANDIDATES, {"handler": handler, "now": time.time(), "limit": limit}
+            )
         return [(row[0], row[1]) for row in rows]
 
     async def lock(self, conn: DatabaseConnection, id_: int) -> InboxRow | None:
