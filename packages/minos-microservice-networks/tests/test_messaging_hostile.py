@@ -318,3 +318,29 @@ async def test_a_key_waiting_for_a_retry_does_not_stall_other_keys(pool):
         )
     assert await handler.dispatch() == 1
     assert seen == ["b"]
+
+
+# --- the envelope's topic must be the record's --------------------------------
+
+
+async def test_a_message_claiming_another_topic_than_its_record_is_parked(pool):
+    calls: list[str] = []
+
+    async def public(request: Request) -> str:
+        calls.append("public")
+        return "ok"
+
+    async def admin(request: Request) -> str:
+        calls.append("admin")
+        return "ok"
+
+    handler = CommandHandler(pool, {"Public": public, "Admin": admin}, **FAST)
+    await handler.setup()
+    smuggled = Command("Admin", {"drop": "everything"}, reply_topic="ClientReply")
+    await handler.inbox.store([(COMMAND, record(smuggled, topic="Public"))])
+    assert await handler.dispatch() == 1
+    assert calls == []
+    (row,) = await handler.inbox.rows(COMMAND)
+    assert row.state == "parked"
+    assert "'Admin'" in row.last_error and "'Public'" in row.last_error
+    assert await replies(pool) == []

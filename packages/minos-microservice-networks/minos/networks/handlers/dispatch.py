@@ -168,6 +168,15 @@ class MessageHandler(MinosSetup):
                 message = self.message_class.from_avro_bytes(
                     row.payload, topic=row.topic
                 )
+                if message.topic != row.topic:
+                    # Handlers are chosen by the message's topic: one that
+                    # names another topic than the one it was published to
+                    # would reach a handler its sender may not address.
+                    raise MinosMessageDecodeException(
+                        f"the {message.kind} received on {row.topic!r} names the "
+                        f"topic {message.topic!r}; a message must be published to "
+                        "the topic it names"
+                    )
             except MinosMessageDecodeException as exc:
                 logger.warning(
                     "parked %s message %d from %r: %s",
