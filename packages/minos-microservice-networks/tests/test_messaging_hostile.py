@@ -344,3 +344,37 @@ async def test_a_message_claiming_another_topic_than_its_record_is_parked(pool):
     assert row.state == "parked"
     assert "'Admin'" in row.last_error and "'Public'" in row.last_error
     assert await replies(pool) == []
+
+
+# --- a hanging handler ---------------------------------------------------------
+
+
+async def test_a_hanging_event_handler_is_a_failed_attempt(pool):
+    async def hangs(request: Request) -> None:
+        await asyncio.sleep(30)
+
+    handler = EventHandler(pool, {"Slow": hangs}, handler_timeout=0.2, **FAST)
+    await handler.setup()
+    await handler.inbox.store([(EVENT, record(Event("Slow", 1)))])
+    assert await asyncio.wait_for(handler.dispatch(), 5) == 1
+    (row,) = await handler.inbox.rows(EVENT)
+    assert row.state == "pending" and row.attempts == 1
+    assert "0.2" in row.last_error and "'Slow'" in row.last_error
+
+
+async def test_a_hanging_command_handler_gets_a_system_error_reply(pool):
+    async def hangs(request: Request) -> None:
+        async with pool.connection() as conn:
+            await conn.execute("CREATE TABLE hanging_trace (x INTEGER)")
+        await asyncio.sleep(30)
+
+    handler = CommandHandler(pool, {"Slow": hangs}, handler_timeout=0.2, **FAST)
+    await handler.setup()
+    command = Command("Slow", 1, reply_topic="ClientReply")
+    await handler.inbox.store([(COMMAND, record(command))])
+    assert await asyncio.wait_for(handler.dispatch(), 5) == 1
+    (reply,) = await replies(pool)
+    assert reply.status is CommandStatus.SYSTEM_ERROR
+    assert "0.2" in reply.data
+    async with pool.connection() as conn:  # the handler's writes were undone
+        await conn.execute("CREATE TABLE hanging_trace (x INTEGER)")

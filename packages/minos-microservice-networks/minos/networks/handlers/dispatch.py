@@ -68,9 +68,15 @@ class MessageHandler(MinosSetup):
         backoff: float = 0.5,
         max_backoff: float = 30.0,
         retention: timedelta = timedelta(days=1),
+        handler_timeout: float | None = 60.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        if handler_timeout is not None and not handler_timeout > 0:
+            raise ValueError(
+                f"handler_timeout must be positive seconds or None, got "
+                f"{handler_timeout!r}"
+            )
         if records < 1 or concurrency < 1:
             raise ValueError(
                 f"records and concurrency must be at least 1, got {records} "
@@ -87,6 +93,7 @@ class MessageHandler(MinosSetup):
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.retention = retention
+        self.handler_timeout = handler_timeout
         self._stopping = StopSignal()
         self._purged_at = 0.0
 
@@ -202,13 +209,29 @@ class MessageHandler(MinosSetup):
     ) -> None:
         """Run the handler of ``message``; the default retries failures, then parks."""
         try:
-            await self.run_isolated(conn, self.call(message))
+            await self.run_isolated(conn, self.call_in_time(message))
         except BaseException as exc:
             if is_fatal(exc):
                 raise
             await self.retry_later(conn, row, exc)
         else:
             await self.inbox.done(conn, row.id)
+
+    async def call_in_time(self, message: Message) -> Any:
+        """``call``, failing once it runs longer than ``handler_timeout``."""
+        if self.handler_timeout is None:
+            return await self.call(message)
+        try:
+            async with asyncio.timeout(self.handler_timeout) as deadline:
+                return await self.call(message)
+        except TimeoutError:
+            if not deadline.expired():
+                raise  # the handler's own timeout, not ours
+            raise MinosHandlerException(
+                f"the handler of {message.topic!r} ran longer than "
+                f"{self.handler_timeout}s and was cancelled; make it faster or "
+                "raise handler_timeout"
+            ) from None
 
     async def call(self, message: Message) -> Any:
         """Call the handler of the message's topic with a ``BrokerRequest``."""

@@ -130,7 +130,7 @@ class CommandHandler(MessageHandler):
     async def _answer(
         self, message: Command
     ) -> tuple[CommandReply | None, bytes | None]:
-        result = await self.call(message)
+        result = await self.call_in_time(message)
         data = await result.content() if isinstance(result, Response) else result
         if not message.reply_topic:
             return None, None
