@@ -291,4 +291,8 @@ def test_compiled_sql_holds_no_value():
     for dialect in ("postgresql", "sqlite"):
         sql, params = compile_condition(condition, dialect)
         assert "DROP" not in sql and str(U1) not in sql and "3" not in sql
-        assert hostile in params and str(U1) in params
+        assert hostile in params
+        # IN values travel as one array (PostgreSQL) or JSON array (SQLite).
+        assert [hostile, str(U1)] in params or (
+            orjson.dumps([hostile, str(U1)]).decode() in params
+        )

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+import types
+import typing
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -16,10 +20,11 @@ from dependency_injector.wiring import Provide
 from ..aggregate.diffs import AggregateDiff
 from ..aggregate.model import Aggregate, aggregate_class
 from ..exceptions import MinosDatabaseException, MinosException
+from ..model import Model
 from ..repository.abc import MinosRepository
 from ..repository.entries import Action, RepositoryEntry
 from ..setup import MinosSetup
-from .conditions import Condition
+from .conditions import Condition, with_decimal_fields
 from .documents import document_value
 from .exceptions import (
     MinosSnapshotAggregateNotFoundException,
@@ -125,7 +130,16 @@ class MinosSnapshot(MinosSetup, ABC):
                 f"The {cls.__name__} with uuid {uuid} was deleted "
                 f"(version {row.version})"
             )
-        return cls.from_document(row.document, **kwargs)
+        try:
+            return cls.from_document(row.document, **kwargs)
+        except Exception as exc:
+            repaired = await self._repair(cls, uuid, Condition.TRUE, exc, **kwargs)
+            if repaired is None:
+                raise MinosSnapshotAggregateNotFoundException(
+                    f"The stored {cls.__name__} with uuid {uuid} cannot be read "
+                    f"({exc}) nor rebuilt from the event store"
+                ) from exc
+            return repaired
 
     async def find(
         self,
@@ -148,18 +162,74 @@ class MinosSnapshot(MinosSetup, ABC):
                 f"Ordering.DESC(field), not {ordering!r}"
             )
         if limit is not None and (
-            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
+            isinstance(limit, bool)
+            or not isinstance(limit, int)
+            or not 0 <= limit <= 2**63 - 1
         ):
             raise MinosSnapshotQueryException(
-                f"find({cls.__name__}): the limit must be a non-negative int, "
+                f"find({cls.__name__}): the limit must be an int from 0 to 2**63 - 1, "
                 f"not {limit!r}"
             )
+        if ordering is not None and _is_composite_field(cls, ordering.path):
+            raise MinosSnapshotQueryException(
+                f"find({cls.__name__}): cannot order by {ordering.field!r}, it holds "
+                f"a list, a mapping or a model; order by one of its scalar fields"
+            )
+        condition = with_decimal_fields(
+            condition, lambda path: _is_decimal_field(cls, path)
+        )
+        if ordering is not None and _is_decimal_field(cls, ordering.path):
+            ordering = ordering.as_numeric()
         await self.setup()
         if self._find_synchronizes:
             await self.synchronize()
-        documents = await self._query(cls.classname, condition, ordering, limit)
-        for document in documents:
-            yield cls.from_document(document, **kwargs)
+        rows = await self._query(cls.classname, condition, ordering, limit)
+        for uuid, document in rows:
+            try:
+                if document is None:
+                    raise ValueError("the stored document is not valid JSON")
+                aggregate = cls.from_document(document, **kwargs)
+            except Exception as exc:
+                aggregate = await self._repair(cls, uuid, condition, exc, **kwargs)
+                if aggregate is None:
+                    continue
+            yield aggregate
+
+    async def _repair(
+        self,
+        cls: type[Aggregate],
+        uuid: UUID,
+        condition: Condition,
+        error: Exception,
+        **kwargs: Any,
+    ) -> Aggregate | None:
+        """Rebuild a row whose document cannot be read, from the event store; the
+        aggregate if it still matches ``condition``, else ``None`` (skipped)."""
+        logger.warning(
+            "The snapshot document of %s %s cannot be read (%s: %s); rebuilding "
+            "it from the event store",
+            cls.classname,
+            uuid,
+            type(error).__name__,
+            error,
+        )
+        if self.repository is None:
+            return None
+        try:
+            await self._remove(uuid)
+            row = await self._catch_up(uuid, None)
+            if row is None or row.document is None or row.name != cls.classname:
+                return None
+            if not condition.evaluate(row.document):
+                return None
+            return cls.from_document(row.document, **kwargs)
+        except MinosDatabaseException:
+            raise
+        except Exception:
+            logger.warning(
+                "Rebuilding %s %s failed", cls.classname, uuid, exc_info=True
+            )
+            return None
 
     #: Whether ``find`` catches up with the event store first (cheap in memory).
     _find_synchronizes: bool = True
@@ -209,14 +279,34 @@ class MinosSnapshot(MinosSetup, ABC):
         await self.setup()
         async with self._sync_lock:
             offset = await self._get_offset()
+            if offset > 0 and await self._is_empty():
+                logger.warning(
+                    "The snapshot store is empty but was synchronized up to event "
+                    "%d; rebuilding it from the whole event store",
+                    offset,
+                )
+                await self._reset()
+                self._gaps.clear()
+                offset = 0
             horizon = datetime.now(UTC) - self.commit_margin
             latest: dict[UUID, int] = {}
             names: dict[UUID, str] = {}
-            safe, settled = offset, True
+
+            def seen(entry: RepositoryEntry) -> None:
+                assert entry.version is not None
+                uuid = entry.aggregate_uuid
+                latest[uuid] = max(latest.get(uuid, 0), entry.version)
+                names[uuid] = entry.aggregate_name
+
+            await self._recheck_gaps(repository, seen)
+            safe, settled, previous = offset, True, offset
+            gaps: list[int] = []
             async for entry in repository.select(id_gt=offset):
                 assert entry.id is not None and entry.version is not None
-                latest[entry.aggregate_uuid] = entry.version
-                names[entry.aggregate_uuid] = entry.aggregate_name
+                seen(entry)
+                # Ids not seen yet may belong to transactions still open.
+                gaps.extend(range(previous + 1, min(entry.id, previous + 1001)))
+                previous = entry.id
                 if (
                     settled
                     and entry.created_at is not None
@@ -225,6 +315,7 @@ class MinosSnapshot(MinosSetup, ABC):
                     safe = entry.id
                 else:
                     settled = False
+            self._remember_gaps(gap for gap in gaps if gap < safe)
             stored = await self._load_versions(latest)
             updated = 0
             for uuid, version in latest.items():
@@ -246,6 +337,59 @@ class MinosSnapshot(MinosSetup, ABC):
         if updated:
             logger.debug("Snapshot caught up %d aggregates", updated)
         return updated
+
+    #: How long ``synchronize`` keeps looking for an event id it skipped (an
+    #: open transaction commits it late, or a rolled-back one never does).
+    gap_timeout: timedelta = timedelta(minutes=10)
+
+    #: At most this many skipped ids are remembered (the oldest are dropped).
+    max_gaps: int = 10_000
+
+    @property
+    def _gaps(self) -> dict[int, float]:
+        # Limitation: kept in memory, so a restart forgets the skipped ids; run
+        # ``rebuild()`` if a late commit may have been missed then.
+        gaps = self.__dict__.get("_gap_ids")
+        if gaps is None:
+            gaps = self.__dict__["_gap_ids"] = {}
+        return gaps
+
+    def _remember_gaps(self, ids: Iterable[int]) -> None:
+        now = time.monotonic()
+        gaps = self._gaps
+        for gap in ids:
+            gaps.setdefault(gap, now)
+        while len(gaps) > self.max_gaps:
+            del gaps[min(gaps)]
+
+    async def _recheck_gaps(
+        self, repository: MinosRepository, seen: Callable[[RepositoryEntry], None]
+    ) -> None:
+        """Apply events that committed after ``synchronize`` moved past their id."""
+        gaps = self._gaps
+        expiry = time.monotonic() - self.gap_timeout.total_seconds()
+        for gap in [gap for gap, since in gaps.items() if since < expiry]:
+            del gaps[gap]
+        if not gaps:
+            return
+        if len(gaps) <= 64:
+            selections = [repository.select(id=gap) for gap in list(gaps)]
+        else:
+            selections = [repository.select(id_ge=min(gaps), id_le=max(gaps))]
+        for selection in selections:
+            async for entry in selection:
+                if entry.id in gaps:
+                    del gaps[entry.id]
+                    seen(entry)
+
+    async def rebuild(self) -> int:
+        """Forget every row and apply the whole event store again (for lost or
+        damaged snapshot rows); return how many aggregates were rebuilt."""
+        await self.setup()
+        async with self._sync_lock:
+            await self._reset()
+            self._gaps.clear()
+        return await self.synchronize()
 
     async def synchronized_until(self) -> int:
         """The id of the last event ``synchronize`` has fully applied."""
@@ -316,6 +460,14 @@ class MinosSnapshot(MinosSetup, ABC):
         """The stored version of each of these aggregates (absent ones left out)."""
 
     @abstractmethod
+    async def _is_empty(self) -> bool:
+        """Whether no row is stored."""
+
+    @abstractmethod
+    async def _reset(self) -> None:
+        """Forget every row and the offset."""
+
+    @abstractmethod
     async def _remove(self, uuid: UUID) -> None:
         """Forget the row of one aggregate."""
 
@@ -330,8 +482,9 @@ class MinosSnapshot(MinosSetup, ABC):
         condition: Condition,
         ordering: Ordering | None,
         limit: int | None,
-    ) -> list[dict[str, Any]]:
-        """The documents of live aggregates of ``name`` matching ``condition``."""
+    ) -> list[tuple[UUID, dict[str, Any] | None]]:
+        """The uuid and document of the live aggregates of ``name`` matching
+        ``condition`` (``None`` for a document that is not valid JSON)."""
 
     @abstractmethod
     async def _get_offset(self) -> int:
@@ -340,3 +493,36 @@ class MinosSnapshot(MinosSetup, ABC):
     @abstractmethod
     async def _set_offset(self, value: int) -> None:
         """Remember the id of the last event fully applied."""
+
+
+def _field_hint(cls: type, path: tuple[str, ...]) -> Any:
+    """The declared type at ``path`` in ``cls`` (``None`` made optional away),
+    or ``None`` when it cannot be told."""
+    owner: Any = cls
+    hint: Any = None
+    for segment in path:
+        field_types = getattr(owner, "field_types", None)
+        if not callable(field_types):
+            return None
+        hint = field_types().get(segment)
+        if typing.get_origin(hint) in (typing.Union, types.UnionType):
+            options = [a for a in typing.get_args(hint) if a is not type(None)]
+            if len(options) != 1:
+                return None
+            hint = options[0]
+        owner = hint
+    return hint
+
+
+def _is_decimal_field(cls: type, path: tuple[str, ...]) -> bool:
+    """Whether ``path`` names a ``Decimal`` field (possibly optional) of ``cls``."""
+    return _field_hint(cls, path) is Decimal
+
+
+def _is_composite_field(cls: type, path: tuple[str, ...]) -> bool:
+    """Whether ``path`` names a field holding a container or a model."""
+    hint = _field_hint(cls, path)
+    kind = typing.get_origin(hint) or hint
+    if not isinstance(kind, type):
+        return False
+    return issubclass(kind, list | tuple | set | frozenset | dict | Model)

@@ -8,9 +8,11 @@ a condition is built, so a hostile field name never reaches a database.
 
 from __future__ import annotations
 
+import math
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
+from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from .documents import document_value, field_path, scalar_kind
@@ -28,8 +30,70 @@ def lookup(document: Any, path: tuple[str, ...]) -> Any:
     return document
 
 
+def as_decimal(value: Any) -> Decimal | None:
+    """A document value read as a decimal number: JSON numbers and the strings
+    decimals are stored as; ``None`` for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        value = repr(value)
+    if not isinstance(value, str) or not _DECIMAL_TEXT.match(value):
+        return None
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+#: Decimal text as stored in documents; the same expression filters SQL casts.
+DECIMAL_PATTERN = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]{1,4})?$"
+_DECIMAL_TEXT = re.compile(DECIMAL_PATTERN)
+
+
+#: The deepest nesting of AND/OR/NOT a condition may have.
+MAX_DEPTH = 64
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def check_text(what: str, text: str) -> str:
+    """Refuse text no database stores: NUL characters and lone surrogates."""
+    if "\x00" in text:
+        raise MinosSnapshotQueryException(
+            f"{what}: {text!r} holds a NUL character, which no database stores"
+        )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise MinosSnapshotQueryException(
+            f"{what}: {text!r} holds a lone surrogate, which is not valid Unicode"
+        ) from None
+    return text
+
+
 def _scalar(field: str, value: Any, operator: str) -> Any:
+    what = f"Condition.{operator} on {field!r}"
+    if isinstance(value, float) and not math.isfinite(value):
+        raise MinosSnapshotQueryException(
+            f"{what}: {value!r} cannot be compared; use a finite number"
+        )
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not _INT64[0] <= value <= _INT64[1]:
+            raise MinosSnapshotQueryException(
+                f"{what}: {value} is out of the 64-bit integer range; use a "
+                f"Decimal for larger numbers"
+            )
+    if isinstance(value, Decimal):
+        if not value.is_finite() or not _DECIMAL_TEXT.match(str(value)):
+            raise MinosSnapshotQueryException(
+                f"Condition.{operator} on {field!r}: {value!r} cannot be compared; "
+                f"use a finite Decimal with an exponent of at most 4 digits"
+            )
+        return value
     converted = document_value(value)
+    if isinstance(converted, str):
+        check_text(what, converted)
     if scalar_kind(converted) == "other":
         raise MinosSnapshotQueryException(
             f"Condition.{operator} on {field!r}: {value!r} cannot be compared; use "
@@ -43,6 +107,9 @@ class Condition(ABC):
 
     TRUE: ClassVar[Condition]
     FALSE: ClassVar[Condition]
+
+    #: How many AND/OR/NOT levels the condition has (bounded by ``MAX_DEPTH``).
+    depth: int = 0
 
     @abstractmethod
     def evaluate(self, document: Any) -> bool:
@@ -140,9 +207,19 @@ class _Composed(Condition):
                     f"Condition.{self.word} takes conditions, not {part!r}"
                 )
         self.parts = parts
+        self.depth = 1 + max((part.depth for part in parts), default=0)
+        _check_depth(self)
 
     def __repr__(self) -> str:
         return f"Condition.{self.word}({', '.join(map(repr, self.parts))})"
+
+
+def _check_depth(condition: Condition) -> None:
+    if condition.depth > MAX_DEPTH:
+        raise MinosSnapshotQueryException(
+            f"A condition may nest AND, OR and NOT at most {MAX_DEPTH} levels deep, "
+            f"not {condition.depth}; flatten it (AND and OR take many parts)"
+        )
 
 
 class AndCondition(_Composed):
@@ -172,6 +249,8 @@ class NotCondition(Condition):
                 f"Condition.NOT takes a condition, not {inner!r}"
             )
         self.inner = inner
+        self.depth = inner.depth + 1
+        _check_depth(self)
 
     def evaluate(self, document: Any) -> bool:
         return not self.inner.evaluate(document)
@@ -197,18 +276,53 @@ class ComparisonCondition(Condition):
         self.path = field_path(field)
         self.operator = operator
         self.value = _scalar(field, value, operator)
-        self.kind = scalar_kind(self.value)
+        # Decimals compare as numbers with JSON numbers and decimal strings.
+        self.kind = (
+            "decimal" if isinstance(self.value, Decimal) else scalar_kind(self.value)
+        )
 
     def evaluate(self, document: Any) -> bool:
         found = lookup(document, self.path)
         if self.kind == "null":
             return self.operator == "EQUAL" and found is None
+        if self.kind == "decimal":
+            number = as_decimal(found)
+            return number is not None and _COMPARE[self.operator](number, self.value)
         if scalar_kind(found) != self.kind:
             return False
         return _COMPARE[self.operator](found, self.value)
 
     def __repr__(self) -> str:
         return f"Condition.{self.operator}({self.field!r}, {self.value!r})"
+
+
+def with_decimal_fields(
+    condition: Condition, is_decimal: Callable[[tuple[str, ...]], bool]
+) -> Condition:
+    """``condition`` with numbers compared as decimals on the fields
+    ``is_decimal`` names (decimal fields are stored as exact strings)."""
+    if isinstance(condition, ComparisonCondition):
+        if condition.kind == "number" and is_decimal(condition.path):
+            value = Decimal(repr(condition.value))
+            return ComparisonCondition(condition.field, condition.operator, value)
+        return condition
+    if isinstance(condition, InCondition):
+        if is_decimal(condition.path):
+            values = [
+                Decimal(repr(v)) if scalar_kind(v) == "number" else v
+                for v in condition.values
+            ]
+            return InCondition(condition.field, values)
+        return condition
+    if isinstance(condition, NotCondition):
+        return NotCondition(with_decimal_fields(condition.inner, is_decimal))
+    if isinstance(condition, _Composed):
+        parts = [with_decimal_fields(part, is_decimal) for part in condition.parts]
+        return type(condition)(parts)
+    return condition
+
+
+_SET_KINDS = frozenset({"string", "number"})
 
 
 class InCondition(Condition):
@@ -223,13 +337,23 @@ class InCondition(Condition):
                 f"not {values!r}"
             )
         self.values = tuple(_scalar(field, value, "IN") for value in values)
+        self._options = [
+            ComparisonCondition(self.field, "EQUAL", v) for v in self.values
+        ]
+        # Strings and numbers are looked up in a set; the rest compared one by one.
+        self._plain = {(o.kind, o.value) for o in self._options if o.kind in _SET_KINDS}
+        self._others = [o for o in self._options if o.kind not in _SET_KINDS]
 
     def options(self) -> list[ComparisonCondition]:
         """The condition as one ``EQUAL`` per value."""
-        return [ComparisonCondition(self.field, "EQUAL", v) for v in self.values]
+        return list(self._options)
 
     def evaluate(self, document: Any) -> bool:
-        return any(option.evaluate(document) for option in self.options())
+        found = lookup(document, self.path)
+        kind = scalar_kind(found)
+        if kind in _SET_KINDS and (kind, found) in self._plain:
+            return True
+        return any(option.evaluate(document) for option in self._others)
 
     def __repr__(self) -> str:
         return f"Condition.IN({self.field!r}, {list(self.values)!r})"
@@ -245,6 +369,7 @@ class LikeCondition(Condition):
             raise MinosSnapshotQueryException(
                 f"Condition.LIKE on {field!r} takes a string pattern, not {pattern!r}"
             )
+        check_text(f"Condition.LIKE on {field!r}", pattern)
         self.pattern = pattern
         self._regex = re.compile(
             "".join(

@@ -94,6 +94,19 @@ _CONNECTION_KEYS = ("host", "port", "database", "user", "password")
 
 _CHUNK = 500
 
+# The SQL of ``Condition.TRUE``.
+_ALL = compile_condition(Condition.TRUE, "sqlite")[0]
+
+
+def _document(data: Any) -> dict[str, Any] | None:
+    """A stored document, or ``None`` when it is not a JSON object."""
+    if isinstance(data, str | bytes):
+        try:
+            data = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return None
+    return data if isinstance(data, dict) else None
+
 
 class DatabaseSnapshot(MinosSnapshot):
     """The ``aggregate_snapshot`` table of a shared pool.
@@ -177,8 +190,9 @@ class DatabaseSnapshot(MinosSnapshot):
         name, version, data, created_at, updated_at = values
         if name is None:
             return None
-        if isinstance(data, str | bytes):
-            data = orjson.loads(data)
+        if data is not None:
+            # A damaged document reads as an empty one, which ``get`` repairs.
+            data = _document(data) or {}
         return SnapshotRow(uuid, name, version, data, created_at, updated_at)
 
     async def _load(self, uuid: UUID) -> SnapshotRow | None:
@@ -213,6 +227,20 @@ class DatabaseSnapshot(MinosSnapshot):
                 found[uuid if isinstance(uuid, UUID) else UUID(str(uuid))] = version
         return found
 
+    async def _is_empty(self) -> bool:
+        async with self.pool.connection() as conn:
+            return (
+                await conn.fetchone("SELECT 1 FROM aggregate_snapshot LIMIT 1") is None
+            )
+
+    async def _reset(self) -> None:
+        async with self.pool.transaction() as conn:
+            await conn.execute("DELETE FROM aggregate_snapshot")
+            await conn.execute(
+                "DELETE FROM aggregate_snapshot_offset WHERE source = %s",
+                (_OFFSET_SOURCE,),
+            )
+
     async def _remove(self, uuid: UUID) -> None:
         async with self.pool.connection() as conn:
             await conn.execute(
@@ -232,10 +260,15 @@ class DatabaseSnapshot(MinosSnapshot):
         condition: Condition,
         ordering: Ordering | None,
         limit: int | None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[tuple[UUID, dict[str, Any] | None]]:
         where, params = compile_condition(condition, self.pool.dialect)
+        if self.pool.dialect == "sqlite":
+            # A damaged (non-JSON) row would fail the JSON functions of the
+            # whole query; it is only read when nothing is filtered.
+            damaged = "1" if where == _ALL else "0"
+            where = f"(CASE WHEN json_valid(data) THEN {where} ELSE {damaged} END)"
         query = (
-            "SELECT data FROM aggregate_snapshot "
+            "SELECT aggregate_uuid, data FROM aggregate_snapshot "
             f"WHERE aggregate_name = %s AND data IS NOT NULL AND {where} ORDER BY "
         )
         params = [name, *params]
@@ -249,7 +282,10 @@ class DatabaseSnapshot(MinosSnapshot):
             params.append(limit)
         async with self.pool.connection() as conn:
             rows = await conn.fetchall(query, params)
-        return [orjson.loads(d) if isinstance(d, str | bytes) else d for (d,) in rows]
+        return [
+            (uuid if isinstance(uuid, UUID) else UUID(str(uuid)), _document(data))
+            for uuid, data in rows
+        ]
 
     async def _get_offset(self) -> int:
         async with self.pool.connection() as conn:

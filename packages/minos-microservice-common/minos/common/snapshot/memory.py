@@ -40,6 +40,13 @@ class InMemorySnapshot(MinosSnapshot):
     async def _load_versions(self, uuids: Iterable[UUID]) -> dict[UUID, int]:
         return {uuid: self._rows[uuid].version for uuid in uuids if uuid in self._rows}
 
+    async def _is_empty(self) -> bool:
+        return not self._rows
+
+    async def _reset(self) -> None:
+        self._rows.clear()
+        self._offset = 0
+
     async def _remove(self, uuid: UUID) -> None:
         self._rows.pop(uuid, None)
 
@@ -64,7 +71,7 @@ class InMemorySnapshot(MinosSnapshot):
         condition: Condition,
         ordering: Ordering | None,
         limit: int | None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[tuple[UUID, dict[str, Any] | None]]:
         rows = [
             row
             for row in self._rows.values()
@@ -79,7 +86,7 @@ class InMemorySnapshot(MinosSnapshot):
             )
         if limit is not None:
             rows = rows[:limit]
-        return [orjson.loads(orjson.dumps(row.document)) for row in rows]
+        return [(row.uuid, orjson.loads(orjson.dumps(row.document))) for row in rows]
 
     async def _get_offset(self) -> int:
         return self._offset

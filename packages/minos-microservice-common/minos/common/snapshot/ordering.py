@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .conditions import lookup
+from .conditions import as_decimal, lookup
 from .documents import field_path, scalar_kind
 
 __all__ = ["Ordering"]
@@ -15,10 +15,20 @@ _KIND_RANK = {"null": 0, "boolean": 1, "number": 1, "string": 2, "other": 3}
 class Ordering:
     """Sort by one field, ascending (nulls first) or descending (nulls last)."""
 
+    #: Whether values sort as decimal numbers (set for ``Decimal`` fields,
+    #: which documents hold as exact strings).
+    numeric: bool = False
+
     def __init__(self, field: str, reverse: bool = False) -> None:
         self.field = field
         self.path = field_path(field)
         self.reverse = bool(reverse)
+
+    def as_numeric(self) -> Ordering:
+        """The same ordering, sorting decimal strings and numbers by value."""
+        numeric = Ordering(self.field, self.reverse)
+        numeric.numeric = True
+        return numeric
 
     @classmethod
     def ASC(cls, field: str) -> Ordering:
@@ -33,6 +43,11 @@ class Ordering:
     def key(self, document: Any) -> tuple[int, Any]:
         """A sort key for a JSON document (nulls, then numbers, then strings)."""
         value = lookup(document, self.path)
+        if self.numeric:
+            number = as_decimal(value)
+            if number is not None:
+                return 1, number
+            return (0, 0) if value is None else (3, repr(value))
         kind = scalar_kind(value)
         if kind == "other":
             value = repr(value)

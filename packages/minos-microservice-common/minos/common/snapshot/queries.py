@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from .conditions import (
+    DECIMAL_PATTERN,
     AndCondition,
     ComparisonCondition,
     Condition,
@@ -49,6 +50,19 @@ def compile_condition(condition: Condition, dialect: str) -> tuple[str, list[Any
 def compile_ordering(ordering: Ordering, dialect: str) -> tuple[str, list[Any]]:
     """The ``ORDER BY`` expressions of ``ordering`` (without the keywords)."""
     direction = "DESC" if ordering.reverse else "ASC"
+    if ordering.numeric:
+        number, params = _decimal_expression(ordering.path, dialect)
+        if dialect == "postgresql":
+            is_null = (
+                "(COALESCE(jsonb_typeof(data #> CAST(%s AS TEXT[])), 'null') = 'null')"
+            )
+            null_param: Any = list(ordering.path)
+        else:
+            is_null = "(COALESCE(json_type(data, %s), 'null') = 'null')"
+            null_param = _sqlite_path(ordering.path)
+        rank = f"CASE WHEN {is_null} THEN 0 WHEN {number} IS NOT NULL THEN 1 ELSE 3 END"
+        sql = f"{rank} {direction}, {number} {direction}"
+        return sql, [null_param, *params, *params]
     if dialect == "postgresql":
         path = list(ordering.path)
         value = "(data #> CAST(%s AS TEXT[]))"
@@ -79,6 +93,33 @@ def _sqlite_path(path: tuple[str, ...]) -> str:
     return "$." + ".".join(path)
 
 
+def _decimal_expression(path: tuple[str, ...], dialect: str) -> tuple[str, list[Any]]:
+    """A field read as a number: JSON numbers and decimal strings (else NULL).
+
+    Exact (NUMERIC) on PostgreSQL; on SQLite a double, so decimals with more
+    than 15 significant digits compare approximately there.
+    """
+    if dialect == "postgresql":
+        value = "(data #> CAST(%s AS TEXT[]))"
+        text = "(data #>> CAST(%s AS TEXT[]))"
+        p = list(path)
+        sql = (
+            f"(CASE jsonb_typeof({value}) WHEN 'number' THEN CAST({text} AS NUMERIC) "
+            f"WHEN 'string' THEN CASE WHEN {text} ~ %s THEN CAST({text} AS NUMERIC) "
+            "END END)"
+        )
+        return sql, [p, p, p, DECIMAL_PATTERN, p]
+    p = _sqlite_path(path)
+    sql = (
+        "(CASE json_type(data, %s) WHEN 'integer' THEN json_extract(data, %s) "
+        "WHEN 'real' THEN json_extract(data, %s) "
+        "WHEN 'text' THEN CASE WHEN json_extract(data, %s) GLOB '*[0-9]*' "
+        "AND json_extract(data, %s) NOT GLOB '*[^0-9.eE+-]*' "
+        "THEN CAST(json_extract(data, %s) AS REAL) END END)"
+    )
+    return sql, [p] * 6
+
+
 def _composite(condition: Condition, params: list[Any], leaf: Any) -> str | None:
     if isinstance(condition, ConstantCondition):
         return _TRUE if condition.value else _FALSE
@@ -93,11 +134,68 @@ def _composite(condition: Condition, params: list[Any], leaf: Any) -> str | None
     if isinstance(condition, NotCondition):
         return f"(NOT {leaf(condition.inner, params)})"
     if isinstance(condition, InCondition):
-        options = condition.options()
-        if not options:
-            return _FALSE
-        return "(" + " OR ".join(leaf(o, params) for o in options) + ")"
+        return _in(condition, params, leaf)
     return None
+
+
+def _in(condition: InCondition, params: list[Any], leaf: Any) -> str:
+    """``IN`` as one array parameter per kind of value (any number of values);
+    booleans and ``None`` stay ``EQUAL`` tests."""
+    groups: dict[str, list[Any]] = {"string": [], "number": [], "decimal": []}
+    parts: list[str] = []
+    for option in condition.options():
+        if option.kind in groups:
+            groups[option.kind].append(option.value)
+        else:
+            parts.append(leaf(option, params))
+    postgresql = leaf is _postgresql
+    for kind, values in groups.items():
+        if values:
+            compile_group = _pg_in if postgresql else _sqlite_in
+            parts.append(compile_group(condition.path, kind, values, params))
+    if not parts:
+        return _FALSE
+    return "(" + " OR ".join(parts) + ")"
+
+
+def _pg_in(
+    path: tuple[str, ...], kind: str, values: list[Any], params: list[Any]
+) -> str:
+    value = "(data #> CAST(%s AS TEXT[]))"
+    text = "(data #>> CAST(%s AS TEXT[]))"
+    p = list(path)
+    if kind == "string":
+        params += [p, p, values]
+        return (
+            f"COALESCE(jsonb_typeof({value}) = 'string' "
+            f"AND {text} = ANY(CAST(%s AS TEXT[])), FALSE)"
+        )
+    if kind == "number":
+        params += [p, p, [repr(v) for v in values]]
+        return (
+            f"COALESCE(jsonb_typeof({value}) = 'number' "
+            f"AND CAST({text} AS NUMERIC) = ANY(CAST(%s AS NUMERIC[])), FALSE)"
+        )
+    number, extra = _decimal_expression(path, "postgresql")
+    params += [*extra, [str(v) for v in values]]
+    return f"COALESCE({number} = ANY(CAST(%s AS NUMERIC[])), FALSE)"
+
+
+def _sqlite_in(
+    path: tuple[str, ...], kind: str, values: list[Any], params: list[Any]
+) -> str:
+    p = _sqlite_path(path)
+    if kind == "decimal":
+        number, extra = _decimal_expression(path, "sqlite")
+        params += [*extra, orjson.dumps([str(v) for v in values]).decode()]
+        return (
+            f"COALESCE({number} IN (SELECT CAST(value AS REAL) FROM json_each(%s)), 0)"
+        )
+    params += [p, p, orjson.dumps(values).decode()]
+    return (
+        f"COALESCE(json_type(data, %s) IN {_SQLITE_KINDS[kind]} "
+        "AND json_extract(data, %s) IN (SELECT value FROM json_each(%s)), 0)"
+    )
 
 
 def _postgresql(condition: Condition, params: list[Any]) -> str:
@@ -121,6 +219,10 @@ def _postgresql(condition: Condition, params: list[Any]) -> str:
                 return _FALSE
             params.append(path)
             return f"(COALESCE(jsonb_typeof({value}), 'null') = 'null')"
+        if condition.kind == "decimal":
+            number, extra = _decimal_expression(condition.path, "postgresql")
+            params += [*extra, str(condition.value)]
+            return f"COALESCE({number} {operator} CAST(%s AS NUMERIC), FALSE)"
         if condition.kind == "string":
             params += [path, path, condition.value]
             return (
@@ -161,6 +263,10 @@ def _sqlite(condition: Condition, params: list[Any]) -> str:
                 return _FALSE
             params.append(path)
             return "(COALESCE(json_type(data, %s), 'null') = 'null')"
+        if condition.kind == "decimal":
+            number, extra = _decimal_expression(condition.path, "sqlite")
+            params += [*extra, str(condition.value)]
+            return f"COALESCE({number} {operator} CAST(%s AS REAL), 0)"
         kinds = _SQLITE_KINDS[condition.kind]
         params += [path, path, condition.value]
         return (
