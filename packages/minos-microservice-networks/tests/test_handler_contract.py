@@ -239,7 +239,7 @@ async def test_an_event_reaches_its_handlers(node):
 
 
 async def test_commands_get_success_error_and_system_error_replies(node):
-    reply_topic = unique("ShopReplies")
+    reply_topic = unique("ShopReply")
     user = uuid.uuid4()
     saga = uuid.uuid4()
     async with ReplyReader(node.transport, reply_topic) as reader:
@@ -318,7 +318,7 @@ async def test_replies_go_to_the_saga_manager(backend, services_module):
 
 async def test_a_duplicate_message_takes_effect_once(node):
     topic = "AddItem"
-    reply_topic = unique("Dup")
+    reply_topic = unique("DupReply")
     async with ReplyReader(node.transport, reply_topic) as reader:
         message_id = await node.commands.send(
             {"name": "once"}, topic, reply_topic=reply_topic
@@ -446,7 +446,7 @@ def event_record(data: Any) -> OutgoingRecord:
 
 
 async def test_the_handler_keeps_running_after_a_failing_handler(node):
-    reply_topic = unique("Alive")
+    reply_topic = unique("AliveReply")
     async with ReplyReader(node.transport, reply_topic) as reader:
         for i in range(3):
             await node.commands.send(

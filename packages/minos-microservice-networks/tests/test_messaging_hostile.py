@@ -378,3 +378,106 @@ async def test_a_hanging_command_handler_gets_a_system_error_reply(pool):
     assert "0.2" in reply.data
     async with pool.connection() as conn:  # the handler's writes were undone
         await conn.execute("CREATE TABLE hanging_trace (x INTEGER)")
+
+
+# --- reply topics ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "topic",
+    ["OrderReply", "OrderReply-0a1b2c3d4e5f", "compatReply1a2b", "tillReply-test-1a"],
+)
+def test_reply_topics_are_recognised(topic):
+    from minos.networks import is_reply_topic
+
+    assert is_reply_topic(topic)
+
+
+@pytest.mark.parametrize(
+    "topic", ["CreateOrder", "Reply", "Order Reply", "ShopReplies", "", None]
+)
+def test_other_topics_are_not_reply_topics(topic):
+    from minos.networks import is_reply_topic
+
+    assert not is_reply_topic(topic)
+
+
+async def test_a_command_asking_for_a_reply_on_a_non_reply_topic_is_parked(pool):
+    calls: list[str] = []
+
+    async def pay(request: Request) -> str:
+        calls.append("pay")
+        return "paid"
+
+    handler = CommandHandler(pool, {"Pay": pay}, **FAST)
+    await handler.setup()
+    # The reply would land on another service's command topic.
+    command = Command("Pay", 1, reply_topic="DeleteAccount")
+    await handler.inbox.store([(COMMAND, record(command))])
+    assert await handler.dispatch() == 1
+    assert calls == []
+    assert await replies(pool) == []
+    (row,) = await handler.inbox.rows(COMMAND)
+    assert row.state == "parked" and "'DeleteAccount'" in row.last_error
+
+
+async def test_sending_a_command_with_a_non_reply_topic_is_refused(pool):
+    from minos.networks import CommandBroker, MinosMessageException
+
+    broker = CommandBroker(pool, service_name="client")
+    with pytest.raises(MinosMessageException, match="DeleteAccount"):
+        await broker.send(1, "Pay", reply_topic="DeleteAccount")
+
+
+# --- records too large ------------------------------------------------------------
+
+
+async def test_a_message_over_the_size_limit_is_refused_at_send(pool):
+    from minos.networks import EventBroker, MinosMessageException
+
+    broker = EventBroker(pool, max_message_bytes=1000)
+    with pytest.raises(MinosMessageException, match="1000"):
+        await broker.send("x" * 2000, "Big")
+    await broker.send("x" * 10, "Small")
+    assert await broker.outbox.count() == 1
+
+
+def test_the_default_size_limit_is_one_mebibyte(tmp_path):
+    from minos.networks import EventBroker
+
+    broker = EventBroker(database_pool({"path": str(tmp_path / "q.sqlite3")}))
+    assert broker.max_message_bytes == 2**20
+
+
+async def test_a_reply_over_the_size_limit_becomes_a_system_error_reply(pool):
+    from minos.networks import CommandReplyBroker
+
+    async def big(request: Request) -> str:
+        return "y" * 5000
+
+    reply_broker = CommandReplyBroker(pool, max_message_bytes=2000)
+    handler = CommandHandler(pool, {"Big": big}, reply_broker=reply_broker, **FAST)
+    await handler.setup()
+    await handler.inbox.store(
+        [(COMMAND, record(Command("Big", 1, reply_topic="ClientReply")))]
+    )
+    assert await handler.dispatch() == 1
+    (reply,) = await replies(pool)
+    assert reply.status is CommandStatus.SYSTEM_ERROR
+    assert "2000" in reply.data
+
+
+async def test_a_record_the_broker_refuses_for_good_is_parked_at_once(pool):
+    from minos.networks import EventBroker, InMemoryTransport, Producer
+
+    transport = InMemoryTransport(f"small-{uuid.uuid4().hex}", max_record_bytes=500)
+    producer = Producer(pool, transport, retry=5, backoff=0.01)
+    broker = EventBroker(pool)
+    await broker.send("z" * 1000, "Huge")
+    await broker.send("z", "Tiny")
+    assert await producer.dispatch() == 2
+    (parked,) = await producer.parked()
+    assert parked.topic == "Huge" and parked.attempts == 1
+    assert "500" in parked.last_error
+    assert len(transport.records("Tiny")) == 1
+    await transport.destroy()

@@ -8,12 +8,20 @@ when the change commits (the transactional outbox).
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 from uuid import UUID
 
 from minos.common import DatabasePool, MinosBroker, database_pool
 
-from ..messages import Command, CommandReply, CommandStatus, Event, Message
+from ..messages import (
+    Command,
+    CommandReply,
+    CommandStatus,
+    Event,
+    Message,
+    MinosMessageException,
+)
 from .context import current_trace_id, current_user
 from .outbox import Outbox
 
@@ -27,13 +35,30 @@ __all__ = [
     "CommandBroker",
     "CommandReplyBroker",
     "EventBroker",
+    "is_reply_topic",
     "reply_topic_of",
 ]
+
+# The largest encoded message ``send`` accepts by default (Kafka's own default
+# limit is about as large).
+MAX_MESSAGE_BYTES = 2**20
+
+# ``<name>Reply`` with an optional suffix (``DynamicHandlerPool`` adds ``-<hex>``).
+_REPLY_TOPIC = re.compile(r"[A-Za-z0-9._-]+Reply[A-Za-z0-9._-]*")
 
 
 def reply_topic_of(service_name: str) -> str:
     """The topic a service receives its command replies on: ``<name>Reply``."""
     return f"{service_name}Reply"
+
+
+def is_reply_topic(topic: object) -> bool:
+    """Whether ``topic`` looks like a reply topic (``<name>Reply[suffix]``).
+
+    Commands may only ask for replies on such topics, so a command cannot make
+    a service publish its reply to another service's command or event topic.
+    """
+    return isinstance(topic, str) and _REPLY_TOPIC.fullmatch(topic) is not None
 
 
 class Broker(MinosBroker):
@@ -46,12 +71,18 @@ class Broker(MinosBroker):
         pool: DatabasePool,
         *args: Any,
         service_name: str | None = None,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        if max_message_bytes < 1:
+            raise ValueError(
+                f"max_message_bytes must be positive, got {max_message_bytes!r}"
+            )
         self.pool = pool
         self.outbox = Outbox(pool)
         self.service_name = service_name
+        self.max_message_bytes = max_message_bytes
 
     @classmethod
     def _from_config(cls, *args: Any, config: MinosConfig, **kwargs: Any) -> Self:
@@ -65,6 +96,15 @@ class Broker(MinosBroker):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.pool.description})"
+
+    def check_size(self, message: Message, payload: bytes) -> None:
+        """Refuse a message larger than ``max_message_bytes`` once encoded."""
+        if len(payload) > self.max_message_bytes:
+            raise MinosMessageException(
+                f"the {message.kind} for {message.topic!r} is {len(payload)} bytes "
+                f"once encoded, more than the {self.max_message_bytes}-byte limit "
+                "(max_message_bytes); send a reference to large data instead"
+            )
 
     async def enqueue(
         self, message: Message, key: str | None = None, *, payload: bytes | None = None
@@ -81,6 +121,7 @@ class Broker(MinosBroker):
             await self.setup()
         if payload is None:
             payload = message.avro_bytes
+        self.check_size(message, payload)
         await self.outbox.enqueue(
             message.topic, payload, key=key, headers=message.headers
         )
@@ -151,6 +192,11 @@ class CommandBroker(Broker):
         **kwargs: Any,
     ) -> UUID:
         self._reject(kwargs)
+        if reply_topic is not None and not is_reply_topic(reply_topic):
+            raise MinosMessageException(
+                f"the reply topic {reply_topic!r} of a {topic!r} command is not a "
+                "reply topic; name it <name>Reply (optionally with a suffix)"
+            )
         message = Command(
             topic,
             data,

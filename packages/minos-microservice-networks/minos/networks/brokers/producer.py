@@ -133,10 +133,12 @@ class Producer(MinosSetup):
 
     async def _fail(self, row: OutboxRow, error: Exception) -> None:
         reason = _describe(error)
+        # A record the broker refuses for good is parked at once.
+        permanent = self.transport.is_permanent(error)
         parked = await self.outbox.fail(
             row.id,
             reason,
-            retry=self.retry,
+            retry=0 if permanent else self.retry,
             delay=self._retry_delay(row.attempts + 1),
         )
         if parked:

@@ -9,7 +9,7 @@ from dependency_injector.wiring import Provide
 
 from minos.common import DatabaseConnection, MinosSagaManager
 
-from ..brokers import CommandReplyBroker, reply_topic_of
+from ..brokers import CommandReplyBroker, is_reply_topic, reply_topic_of
 from ..decorators import EnrouteBuilder, EnrouteDecoratorKind
 from ..exceptions import MinosRedefinedEnrouteDecoratorException
 from ..messages import Command, CommandReply, CommandStatus, Event, Message
@@ -90,6 +90,15 @@ class CommandHandler(MessageHandler):
         self, conn: DatabaseConnection, row: InboxRow, message: Message
     ) -> None:
         assert isinstance(message, Command)
+        if message.reply_topic is not None and not is_reply_topic(message.reply_topic):
+            reason = (
+                f"the command {message.id} on {message.topic!r} asks for its reply "
+                f"on {message.reply_topic!r}, which is not a reply topic "
+                "(<name>Reply[suffix]); it was not run"
+            )
+            logger.warning("parked command %d: %s", row.id, reason)
+            await self.inbox.park(conn, row.id, reason)
+            return
         key = str(message.saga) if message.saga else row.key
         error: str | None = None
         reply: CommandReply | None = None
@@ -135,7 +144,9 @@ class CommandHandler(MessageHandler):
         if not message.reply_topic:
             return None, None
         reply = self._reply(message, data, CommandStatus.SUCCESS)
-        return reply, reply.avro_bytes
+        payload = reply.avro_bytes
+        self.reply_broker.check_size(reply, payload)
+        return reply, payload
 
     def _reply(
         self, message: Command, data: Any, status: CommandStatus

@@ -16,6 +16,8 @@ from typing import Self
 
 from minos.common import MinosSetup
 
+from .exceptions import TransportRecordRejectedException
+
 __all__ = [
     "Headers",
     "IncomingRecord",
@@ -104,6 +106,10 @@ class Transport(MinosSetup, ABC):
         when the broker cannot be reached at all: the caller keeps the records
         and tries again later.
         """
+
+    def is_permanent(self, error: BaseException) -> bool:
+        """Whether a publish ``error`` blames the record for good (never retry it)."""
+        return isinstance(error, TransportRecordRejectedException)
 
     @abstractmethod
     async def subscribe(

@@ -8,6 +8,7 @@ __all__ = [
     "TransportException",
     "TransportUnavailableException",
     "TransportClosedException",
+    "TransportRecordRejectedException",
 ]
 
 
@@ -21,3 +22,7 @@ class TransportUnavailableException(TransportException):
 
 class TransportClosedException(TransportException):
     """A subscription or transport was used after it was closed."""
+
+
+class TransportRecordRejectedException(TransportException):
+    """The broker refuses this record for good (too large...); do not retry it."""

@@ -120,6 +120,9 @@ class KafkaTransport(Transport):
         self._subscriptions: set[_KafkaSubscription] = set()
         self._lock: asyncio.Lock | None = None
 
+    def is_permanent(self, error: BaseException) -> bool:
+        return super().is_permanent(error) or isinstance(error, _RECORD_ERRORS)
+
     @classmethod
     def _from_config(cls, *args: Any, config: MinosConfig, **kwargs: Any) -> Self:
         broker = config.broker

@@ -16,7 +16,11 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from .abc import IncomingRecord, OutgoingRecord, Subscription, Transport
-from .exceptions import TransportClosedException, TransportUnavailableException
+from .exceptions import (
+    TransportClosedException,
+    TransportRecordRejectedException,
+    TransportUnavailableException,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -36,9 +40,13 @@ class InMemoryTransport(Transport):
 
     _instances: ClassVar[dict[str, InMemoryTransport]] = {}
 
-    def __init__(self, name: str = "memory") -> None:
+    def __init__(
+        self, name: str = "memory", *, max_record_bytes: int | None = None
+    ) -> None:
         super().__init__()
         self.name = name
+        # Like a Kafka broker's message.max.bytes: larger records are refused.
+        self.max_record_bytes = max_record_bytes
         self.available = True
         self._logs: dict[str, list[IncomingRecord]] = {}
         self._groups: dict[tuple[str, str], _GroupOffsets] = {}
@@ -75,7 +83,19 @@ class InMemoryTransport(Transport):
         self, records: Sequence[OutgoingRecord]
     ) -> list[Exception | None]:
         self._check_available()
+        results: list[Exception | None] = []
         for record in records:
+            size = len(record.value) + len(record.key or b"")
+            if self.max_record_bytes is not None and size > self.max_record_bytes:
+                results.append(
+                    TransportRecordRejectedException(
+                        f"a record of {size} bytes for {record.topic!r} is larger "
+                        f"than the {self.max_record_bytes} bytes the in-process "
+                        f"broker {self.name!r} accepts"
+                    )
+                )
+                continue
+            results.append(None)
             log = self._logs.setdefault(record.topic, [])
             log.append(
                 IncomingRecord(
@@ -89,7 +109,7 @@ class InMemoryTransport(Transport):
             )
         if records:
             self._wake()
-        return [None] * len(records)
+        return results
 
     async def subscribe(
         self, topics: Iterable[str], group: str | None = None
