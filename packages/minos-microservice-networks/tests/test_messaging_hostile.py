@@ -481,3 +481,36 @@ async def test_a_record_the_broker_refuses_for_good_is_parked_at_once(pool):
     assert "500" in parked.last_error
     assert len(transport.records("Tiny")) == 1
     await transport.destroy()
+
+
+# --- outbox leases ------------------------------------------------------------------
+
+
+def test_the_default_outbox_lease_is_short(tmp_path):
+    from minos.networks import InMemoryTransport, Producer
+
+    pool = database_pool({"path": str(tmp_path / "q.sqlite3")})
+    assert Producer(pool, InMemoryTransport(unique_name())).lease <= 15
+
+
+def unique_name() -> str:
+    return f"lease-{uuid.uuid4().hex}"
+
+
+async def test_the_lease_is_renewed_while_a_slow_publish_runs(pool):
+    from minos.networks import EventBroker, InMemoryTransport, Outbox, Producer
+
+    class Slow(InMemoryTransport):
+        async def publish(self, records):
+            await asyncio.sleep(0.8)
+            return await super().publish(records)
+
+    transport = Slow(unique_name())
+    producer = Producer(pool, transport, lease=0.3)
+    await EventBroker(pool).send(1, "Once")
+    task = asyncio.create_task(producer.dispatch())
+    await asyncio.sleep(0.5)  # past the first lease, publish still running
+    assert await Outbox(pool).claim(10, owner="other", lease=5) == []
+    assert await task == 1
+    assert len(transport.records("Once")) == 1
+    await transport.destroy()

@@ -101,6 +101,11 @@ _CLAIM_SUFFIX = {"postgresql": " FOR UPDATE OF q SKIP LOCKED", "sqlite": ""}
 
 _DELETE = "DELETE FROM producer_queue WHERE id = %s"
 
+_RENEW = (
+    "UPDATE producer_queue SET claimed_until = %s "
+    "WHERE id = %s AND claimed_by = %s AND state = 'pending'"
+)
+
 _RELEASE = (
     "UPDATE producer_queue SET claimed_by = NULL, claimed_until = NULL, "
     "available_at = %s WHERE id = %s"
@@ -197,6 +202,14 @@ class Outbox:
                 await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_CLAIM_LOCK,))
             rows = await conn.fetchall(query, params)
         return sorted((OutboxRow.from_row(row) for row in rows), key=lambda r: r.id)
+
+    async def renew(self, ids: Iterable[int], *, owner: str, lease: float) -> None:
+        """Extend ``owner``'s lease of rows it is still publishing."""
+        until = time.time() + lease
+        params = [(until, id_, owner) for id_ in ids]
+        if params:
+            async with self.pool.transaction() as conn:
+                await conn.executemany(_RENEW, params)
 
     async def delete(self, ids: Iterable[int]) -> None:
         """Remove rows that were published."""

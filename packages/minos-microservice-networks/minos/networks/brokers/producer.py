@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Iterable
@@ -48,7 +49,7 @@ class Producer(MinosSetup):
         records: int = 1000,
         retry: int = 2,
         poll_interval: float = 1.0,
-        lease: float = 60.0,
+        lease: float = 10.0,
         backoff: float = 0.5,
         max_backoff: float = 30.0,
         **kwargs: Any,
@@ -58,6 +59,8 @@ class Producer(MinosSetup):
             raise ValueError(f"records must be at least 1, got {records}")
         if retry < 0:
             raise ValueError(f"retry must not be negative, got {retry}")
+        if not lease > 0:
+            raise ValueError(f"lease must be positive seconds, got {lease!r}")
         self.pool = pool
         self.transport = transport
         self.outbox = Outbox(pool)
@@ -101,6 +104,7 @@ class Producer(MinosSetup):
         rows = await self.outbox.claim(self.records, owner=self.owner, lease=self.lease)
         if not rows:
             return 0
+        renewing = asyncio.create_task(self._renew([row.id for row in rows]))
         try:
             results = await self.transport.publish([_record(row) for row in rows])
         except TransportUnavailableException:
@@ -108,6 +112,10 @@ class Producer(MinosSetup):
             raise
         except Exception as exc:
             results = [exc] * len(rows)
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
 
         # Limitation: records of a batch are published together, so when the
         # broker rejects one, later records of its key in the same batch are
@@ -130,6 +138,16 @@ class Producer(MinosSetup):
             if error is not None and row.id not in passing:
                 await self._fail(row, error)
         return len(rows)
+
+    async def _renew(self, ids: list[int]) -> None:
+        # A short lease frees the rows of a crashed producer soon; a live one
+        # keeps its rows for as long as their publication takes.
+        while True:
+            await asyncio.sleep(self.lease / 3)
+            try:
+                await self.outbox.renew(ids, owner=self.owner, lease=self.lease)
+            except Exception as exc:
+                logger.warning("could not renew the outbox lease: %s", _describe(exc))
 
     async def _fail(self, row: OutboxRow, error: Exception) -> None:
         reason = _describe(error)
