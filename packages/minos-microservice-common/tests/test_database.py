@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -349,3 +352,27 @@ async def test_a_failing_after_commit_callback_is_logged_not_raised(pool, caplog
     assert "callback broke" in caplog.text
     async with pool.connection() as conn:
         assert await conn.fetchone("SELECT x FROM after_commit_t") == (1,)
+
+
+def test_a_process_that_never_closes_its_sqlite_pool_still_exits(tmp_path):
+    script = (
+        "import asyncio, sys\n"
+        "from minos.common import SqlitePool\n"
+        "async def main():\n"
+        f"    pool = SqlitePool.shared(path={str(tmp_path / 'open.sqlite3')!r})\n"
+        "    async with pool.transaction() as conn:\n"
+        "        await conn.execute('CREATE TABLE t (x INTEGER)')\n"
+        "        await conn.execute('INSERT INTO t (x) VALUES (%s)', (7,))\n"
+        "asyncio.run(main())\n"
+        "print('done')\n"
+    )
+    finished = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=30
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.strip() == "done"
+    reader = sqlite3.connect(tmp_path / "open.sqlite3")
+    try:
+        assert reader.execute("SELECT x FROM t").fetchall() == [(7,)]
+    finally:
+        reader.close()

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import re
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Hashable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -162,6 +163,11 @@ class SqlitePool(DatabasePool):
         connection = aiosqlite.connect(
             self.path, isolation_level=None, detect_types=sqlite3.PARSE_DECLTYPES
         )
+        # A pool never closed must not keep the process from exiting: its
+        # worker thread is a daemon (committed data is already on disk).
+        worker = getattr(connection, "_thread", None)
+        if isinstance(worker, threading.Thread):
+            worker.daemon = True
         try:
             raw = await connection
         except (OSError, sqlite3.Error) as exc:
