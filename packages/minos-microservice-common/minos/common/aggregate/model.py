@@ -67,6 +67,12 @@ class Aggregate(Entity):
     repository, snapshot store and event broker come from the container
     (``repository``, ``snapshot`` and ``event_broker`` injections) or from the
     ``_repository``, ``_snapshot`` and ``_broker`` keyword arguments.
+
+    The event broker must queue in the event store's database (the
+    transactional outbox), else ``save`` refuses. A snapshot store in another
+    database is written once the outermost transaction commits. Set
+    ``_classname`` on a class to keep the name its stored events carry when
+    the class is renamed or moved.
     """
 
     version: int = field(default=0, kw_only=True)

@@ -39,7 +39,10 @@ def document_value(value: Any) -> Any:
     The models' JSON form (UUIDs, dates, decimals and durations as strings,
     bytes as base64, sets as arrays), with datetimes in UTC so they compare as
     strings. The same conversion applies to condition values, so a condition
-    compares like with like on every backend.
+    compares like with like on every backend. Decimals stay exact strings;
+    queries on ``Decimal`` fields or with ``Decimal`` values read them as
+    numbers (exactly on PostgreSQL and in memory, as doubles on SQLite, where
+    more than 15 significant digits compare approximately).
     """
     if value is None or isinstance(value, bool | int | float | str):
         return value
