@@ -230,7 +230,7 @@ def run(args: argparse.Namespace) -> int:
     )
     _say(
         f"Done in {info['elapsed_s']:.0f} s: {_shown(json_path)}, "
-        f"{markdown_path.relative_to(ROOT)}"
+        f"{_shown(markdown_path)}"
     )
     return 0
 
