@@ -49,7 +49,8 @@ class MessageHandler(MinosSetup):
     transaction), and the row is marked done. When the handler fails, its writes
     are rolled back to a savepoint and the subclass decides what remains (a
     reply, a retry, a parked row). Rows of one key are handled in order, rows of
-    different keys up to ``concurrency`` at a time.
+    different keys up to ``concurrency`` at a time. A handler running longer
+    than ``handler_timeout`` seconds is cancelled, which counts as a failure.
     """
 
     kind: ClassVar[str]

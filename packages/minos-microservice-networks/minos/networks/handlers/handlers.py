@@ -61,6 +61,10 @@ class CommandHandler(MessageHandler):
     ``ResponseException`` an ``ERROR`` reply with its message, any other error a
     ``SYSTEM_ERROR`` reply (logged with its traceback). The reply is queued in
     the same transaction as the handler's writes, to the command's reply topic.
+    A result that cannot be encoded (or is over the reply broker's size limit)
+    undoes the handler's writes and is answered ``SYSTEM_ERROR``. A command
+    whose reply topic is not a reply topic (``<name>Reply[suffix]``) is parked
+    without running.
     """
 
     kind: ClassVar[str] = COMMAND
