@@ -321,9 +321,9 @@ class KafkaTransport(Transport):
         await self.create_topics(topics)
         options = {
             # A broker answers a fetch as soon as data is there, or when this
-            # wait runs out; some (Tansu) always wait it out, so keep it short,
-            # shorter still for a reply awaited by a caller.
-            "fetch_max_wait_ms": 100 if group is not None else 20,
+            # wait runs out; some (Tansu) always wait it out, so it bounds the
+            # latency of every hop. Idle, it costs one small fetch per wait.
+            "fetch_max_wait_ms": 20,
             **self.consumer_options,
         }
         consumer = AIOKafkaConsumer(
