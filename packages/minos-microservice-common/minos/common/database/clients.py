@@ -11,7 +11,13 @@ from .abc import DatabasePool, Params
 from .postgresql import PostgreSqlPool
 from .sqlite import SqlitePool
 
-__all__ = ["MinosDatabase", "PostgreSqlMinosDatabase", "SqliteMinosDatabase"]
+__all__ = [
+    "MinosDatabase",
+    "PostgreSqlBacked",
+    "PostgreSqlMinosDatabase",
+    "SqliteBacked",
+    "SqliteMinosDatabase",
+]
 
 
 class MinosDatabase(MinosSetup):
@@ -50,12 +56,16 @@ class MinosDatabase(MinosSetup):
                 yield row
 
 
-class PostgreSqlMinosDatabase(MinosDatabase):
-    """A client of one PostgreSQL database, named by the usual connection keys."""
+class PostgreSqlBacked:
+    """Builds a component's pool from the usual PostgreSQL connection keys.
+
+    Mixed in before a class taking ``pool=``: ``PostgreSqlRepository(host=...,
+    database=...)`` and ``PostgreSqlRepository(pool=...)`` both work.
+    """
 
     def __init__(
         self,
-        database: str,
+        database: str = "postgres",
         user: str = "postgres",
         password: str | None = None,
         host: str = "localhost",
@@ -76,15 +86,23 @@ class PostgreSqlMinosDatabase(MinosDatabase):
         super().__init__(*args, pool=pool, **kwargs)
 
 
-class SqliteMinosDatabase(MinosDatabase):
-    """A client of one SQLite file."""
+class SqliteBacked:
+    """Builds a component's pool from the path of a SQLite file."""
 
     def __init__(
         self,
-        path: str | Path,
+        path: str | Path = "minos.sqlite3",
         *args: Any,
         pool: DatabasePool | None = None,
         **kwargs: Any,
     ) -> None:
         self.path = str(path)
         super().__init__(*args, pool=pool or SqlitePool.shared(path=path), **kwargs)
+
+
+class PostgreSqlMinosDatabase(PostgreSqlBacked, MinosDatabase):
+    """A client of one PostgreSQL database, named by the usual connection keys."""
+
+
+class SqliteMinosDatabase(SqliteBacked, MinosDatabase):
+    """A client of one SQLite file."""

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 from uuid import UUID
 
-from ..database import DatabasePool, PostgreSqlPool, SqlitePool
+from ..database import DatabasePool, PostgreSqlBacked, SqliteBacked
 from .abc import SELECT_FILTERS, MinosRepository, conflict_error, follows
 from .entries import Action, RepositoryEntry
 from .schema import ensure_schema
@@ -232,35 +231,9 @@ def _entry(row: tuple) -> RepositoryEntry:
     )
 
 
-class PostgreSqlRepository(DatabaseRepository):
+class PostgreSqlRepository(PostgreSqlBacked, DatabaseRepository):
     """The event store in PostgreSQL (the ``repository`` section's database)."""
 
-    def __init__(
-        self,
-        database: str = "postgres",
-        user: str = "postgres",
-        password: str | None = None,
-        host: str = "localhost",
-        port: int = 5432,
-        *args: Any,
-        pool: DatabasePool | None = None,
-        **kwargs: Any,
-    ) -> None:
-        if pool is None:
-            pool = PostgreSqlPool.shared(
-                host=host, port=port, database=database, user=user, password=password
-            )
-        super().__init__(*args, pool=pool, **kwargs)
 
-
-class SqliteRepository(DatabaseRepository):
+class SqliteRepository(SqliteBacked, DatabaseRepository):
     """The event store in a SQLite file (the embedded default)."""
-
-    def __init__(
-        self,
-        path: str | Path = "minos.sqlite3",
-        *args: Any,
-        pool: DatabasePool | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(*args, pool=pool or SqlitePool.shared(path=path), **kwargs)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 from uuid import UUID
 
@@ -11,7 +10,7 @@ import orjson
 
 from ..aggregate.diffs import AggregateDiff
 from ..aggregate.model import Aggregate
-from ..database import DatabasePool, PostgreSqlPool, SqlitePool
+from ..database import DatabasePool, PostgreSqlBacked, SqliteBacked
 from ..repository.abc import MinosRepository
 from ..repository.database import DatabaseRepository
 from ..repository.entries import RepositoryEntry
@@ -306,35 +305,9 @@ class DatabaseSnapshot(MinosSnapshot):
             )
 
 
-class PostgreSqlSnapshot(DatabaseSnapshot):
+class PostgreSqlSnapshot(PostgreSqlBacked, DatabaseSnapshot):
     """Snapshots in PostgreSQL (the ``snapshot`` section's database)."""
 
-    def __init__(
-        self,
-        database: str = "postgres",
-        user: str = "postgres",
-        password: str | None = None,
-        host: str = "localhost",
-        port: int = 5432,
-        *args: Any,
-        pool: DatabasePool | None = None,
-        **kwargs: Any,
-    ) -> None:
-        if pool is None:
-            pool = PostgreSqlPool.shared(
-                host=host, port=port, database=database, user=user, password=password
-            )
-        super().__init__(*args, pool=pool, **kwargs)
 
-
-class SqliteSnapshot(DatabaseSnapshot):
+class SqliteSnapshot(SqliteBacked, DatabaseSnapshot):
     """Snapshots in a SQLite file (the embedded default)."""
-
-    def __init__(
-        self,
-        path: str | Path = "minos.sqlite3",
-        *args: Any,
-        pool: DatabasePool | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(*args, pool=pool or SqlitePool.shared(path=path), **kwargs)
