@@ -6,13 +6,79 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from .harness import wait_for_port
 
-__all__ = ["ServiceProcess", "service_env"]
+__all__ = ["ServiceProcess", "service_env", "write_service"]
+
+
+_MESSAGING_INJECTIONS = {
+    "command_broker": "minos.networks.CommandBroker",
+    "command_reply_broker": "minos.networks.CommandReplyBroker",
+    "event_broker": "minos.networks.EventBroker",
+    "consumer": "minos.networks.Consumer",
+    "dynamic_handler_pool": "minos.networks.DynamicHandlerPool",
+}
+
+
+def write_service(
+    directory: Path,
+    *,
+    name: str,
+    source: str,
+    services: list[str],
+    commands: str,
+    queries: str | None,
+    database: Mapping[str, Any],
+    kafka: str,
+    rest_port: int,
+    saga: Mapping[str, Any] | None = None,
+) -> Path:
+    """A service directory (``src/__init__.py`` + a seed-style ``config.yml``).
+
+    ``commands``/``queries`` name classes of ``source``; the broker queues
+    live in ``database`` and messages travel through the broker ``kafka``.
+    With ``saga`` (extra keys of the ``saga`` section), the service gets a
+    saga manager storing its executions in the directory.
+    """
+    (directory / "src").mkdir(parents=True)
+    (directory / "src" / "__init__.py").write_text(textwrap.dedent(source))
+    host, port = kafka.rsplit(":", 1)
+    injections = dict(_MESSAGING_INJECTIONS)
+    if saga is not None:
+        injections["saga_manager"] = "minos.saga.SagaManager"
+    config: dict[str, Any] = {
+        "service": {"name": name, "injections": injections, "services": services},
+        "rest": {"host": "127.0.0.1", "port": rest_port},
+        "broker": {
+            "host": host,
+            "port": int(port),
+            "queue": {
+                "database": database["database"],
+                "user": "minos",
+                "password": "min0s",
+                "host": database["host"],
+                "port": database["port"],
+                "records": 100,
+                "retry": 2,
+            },
+        },
+        "commands": {"service": f"src.{commands}"},
+    }
+    if queries:
+        config["queries"] = {"service": f"src.{queries}"}
+    if saga is not None:
+        storage = {"storage": {"path": str(directory / "sagas.lmdb")}}
+        config["saga"] = {**storage, **saga}
+    (directory / "config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return directory
 
 
 def service_env(

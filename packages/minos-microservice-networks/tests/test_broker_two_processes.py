@@ -9,9 +9,7 @@ real PostgreSQL databases and a private Kafka-protocol broker.
 from __future__ import annotations
 
 import asyncio
-import textwrap
 import uuid
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -26,7 +24,7 @@ from minos.networks import (
 )
 from testing.harness import free_port
 from testing.messaging import eventually
-from testing.services import ServiceProcess
+from testing.services import ServiceProcess, write_service
 
 LEDGER_SOURCE = """
 from __future__ import annotations
@@ -91,68 +89,6 @@ class TillCommands:
             raise ResponseException(f"the ledger said: {reply.data}")
         return Response(reply.data)
 """
-
-CONFIG = """
-service:
-  name: {name}
-  injections:
-    command_broker: minos.networks.CommandBroker
-    command_reply_broker: minos.networks.CommandReplyBroker
-    event_broker: minos.networks.EventBroker
-    consumer: minos.networks.Consumer
-    dynamic_handler_pool: minos.networks.DynamicHandlerPool
-  services:
-{services}
-rest:
-  host: 127.0.0.1
-  port: {rest_port}
-broker:
-  host: {kafka_host}
-  port: {kafka_port}
-  queue:
-    database: {database}
-    user: minos
-    password: min0s
-    host: {pg_host}
-    port: {pg_port}
-    records: 100
-    retry: 2
-commands:
-  service: src.{commands}
-{queries}
-"""
-
-
-def write_service(
-    directory: Path,
-    *,
-    name: str,
-    source: str,
-    services: list[str],
-    commands: str,
-    queries: str | None,
-    database: dict,
-    kafka: str,
-    rest_port: int,
-) -> Path:
-    (directory / "src").mkdir(parents=True)
-    (directory / "src" / "__init__.py").write_text(textwrap.dedent(source))
-    host, port = kafka.rsplit(":", 1)
-    (directory / "config.yml").write_text(
-        CONFIG.format(
-            name=name,
-            services="\n".join(f"    - {s}" for s in services),
-            rest_port=rest_port,
-            kafka_host=host,
-            kafka_port=port,
-            database=database["database"],
-            pg_host=database["host"],
-            pg_port=database["port"],
-            commands=commands,
-            queries=f"queries:\n  service: src.{queries}" if queries else "",
-        )
-    )
-    return directory
 
 
 @pytest.fixture

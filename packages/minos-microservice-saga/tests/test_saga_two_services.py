@@ -8,9 +8,7 @@ steps and compensations ran there.
 
 from __future__ import annotations
 
-import textwrap
 import uuid
-from pathlib import Path
 
 import aiohttp
 import psycopg
@@ -18,7 +16,7 @@ import pytest
 
 from testing.harness import free_port
 from testing.messaging import eventually
-from testing.services import ServiceProcess
+from testing.services import ServiceProcess, write_service
 
 SUFFIX = uuid.uuid4().hex[:8]
 
@@ -158,76 +156,6 @@ class StockCommands:
         return Response("shipped")
 """
 
-CONFIG = """
-service:
-  name: {name}
-  injections:
-    command_broker: minos.networks.CommandBroker
-    command_reply_broker: minos.networks.CommandReplyBroker
-    event_broker: minos.networks.EventBroker
-    consumer: minos.networks.Consumer
-    dynamic_handler_pool: minos.networks.DynamicHandlerPool
-    saga_manager: minos.saga.SagaManager
-  services:
-{services}
-rest:
-  host: 127.0.0.1
-  port: {rest_port}
-broker:
-  host: {kafka_host}
-  port: {kafka_port}
-  queue:
-    database: {database}
-    user: minos
-    password: min0s
-    host: {pg_host}
-    port: {pg_port}
-    records: 100
-    retry: 2
-commands:
-  service: src.{commands}
-{queries}
-saga:
-  storage:
-    path: {saga_path}
-  timeout: 120
-"""
-
-
-def write_service(
-    directory: Path,
-    *,
-    name: str,
-    source: str,
-    services: list[str],
-    commands: str,
-    queries: str | None,
-    database: dict,
-    kafka: str,
-    rest_port: int,
-) -> Path:
-    (directory / "src").mkdir(parents=True)
-    (directory / "src" / "__init__.py").write_text(
-        textwrap.dedent(source.replace("{suffix}", SUFFIX))
-    )
-    host, port = kafka.rsplit(":", 1)
-    (directory / "config.yml").write_text(
-        CONFIG.format(
-            name=name,
-            services="\n".join(f"    - {s}" for s in services),
-            rest_port=rest_port,
-            kafka_host=host,
-            kafka_port=port,
-            database=database["database"],
-            pg_host=database["host"],
-            pg_port=database["port"],
-            commands=commands,
-            queries=f"queries:\n  service: src.{queries}" if queries else "",
-            saga_path=directory / "sagas.lmdb",
-        )
-    )
-    return directory
-
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory, postgres_database_factory, kafka_bootstrap):
@@ -243,7 +171,7 @@ def deployment(tmp_path_factory, postgres_database_factory, kafka_bootstrap):
     orders = write_service(
         root / "orders",
         name=f"orders{SUFFIX}",
-        source=ORDERS_SOURCE,
+        source=ORDERS_SOURCE.replace("{suffix}", SUFFIX),
         services=[
             "minos.networks.ConsumerService",
             "minos.networks.CommandReplyHandlerService",
@@ -255,11 +183,12 @@ def deployment(tmp_path_factory, postgres_database_factory, kafka_bootstrap):
         database=orders_db,
         kafka=kafka_bootstrap,
         rest_port=orders_port,
+        saga={"timeout": 120},
     )
     stock = write_service(
         root / "stock",
         name=f"stock{SUFFIX}",
-        source=STOCK_SOURCE,
+        source=STOCK_SOURCE.replace("{suffix}", SUFFIX),
         services=[
             "minos.networks.ConsumerService",
             "minos.networks.CommandHandlerService",
@@ -271,6 +200,7 @@ def deployment(tmp_path_factory, postgres_database_factory, kafka_bootstrap):
         database=stock_db,
         kafka=kafka_bootstrap,
         rest_port=stock_port,
+        saga={"timeout": 120},
     )
     processes = {
         "orders": ServiceProcess(orders, {}),
