@@ -31,16 +31,13 @@ from minos.common import (
     MinosSnapshotDeletedAggregateException,
     MinosSnapshotQueryException,
     Ordering,
-    PostgreSqlRepository,
-    PostgreSqlSnapshot,
-    SqliteRepository,
-    SqliteSnapshot,
     ValueObject,
     ValueObjectSet,
     close_database_pools,
     decode_value,
     encode_value,
 )
+from testing.stores import STORE_KINDS, event_stores
 
 
 class Author(ValueObject):
@@ -155,30 +152,12 @@ class World:
         return [e async for e in self.repository.select(aggregate_uuid=uuid)]
 
 
-BACKENDS = ["memory", "sqlite", "postgresql", "split"]
+BACKENDS = STORE_KINDS
 
 
 async def build_world(kind, request, tmp_path) -> World:
-    if kind == "memory":
-        repository = InMemoryRepository()
-        snapshot = InMemorySnapshot(repository=repository)
-        broker = OutboxBroker()
-    elif kind == "sqlite":
-        repository = SqliteRepository(path=tmp_path / "service.sqlite3")
-        snapshot = SqliteSnapshot(
-            path=tmp_path / "service.sqlite3", repository=repository
-        )
-        broker = OutboxBroker(repository.pool)
-    elif kind == "postgresql":
-        settings = request.getfixturevalue("fresh_postgres_settings")
-        repository = PostgreSqlRepository(**settings)
-        snapshot = PostgreSqlSnapshot(**settings, repository=repository)
-        broker = OutboxBroker(repository.pool)
-    else:  # event store and outbox on PostgreSQL, snapshots in another database
-        settings = request.getfixturevalue("fresh_postgres_settings")
-        repository = PostgreSqlRepository(**settings)
-        snapshot = SqliteSnapshot(path=tmp_path / "snap.sqlite3", repository=repository)
-        broker = OutboxBroker(repository.pool)
+    repository, snapshot = event_stores(kind, request, tmp_path)
+    broker = OutboxBroker() if kind == "memory" else OutboxBroker(repository.pool)
     for component in (repository, snapshot, broker):
         await component.setup()
     return World(repository, snapshot, broker)

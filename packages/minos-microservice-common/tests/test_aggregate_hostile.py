@@ -21,13 +21,12 @@ from minos.common import (
     MinosRepositoryConflictException,
     MinosSnapshotAggregateNotFoundException,
     ModelRef,
-    PostgreSqlRepository,
-    PostgreSqlSnapshot,
     SqliteRepository,
     SqliteSnapshot,
     ValueObject,
     close_database_pools,
 )
+from testing.stores import STORE_KINDS, event_stores
 
 
 class Counter(Aggregate):
@@ -93,32 +92,14 @@ class QueueBroker(MinosBroker):
 
 
 async def build(kind, request, tmp_path):
-    if kind == "memory":
-        repository = InMemoryRepository()
-        snapshot = InMemorySnapshot(repository=repository)
-        broker = QueueBroker()
-    elif kind == "sqlite":
-        repository = SqliteRepository(path=tmp_path / "service.sqlite3")
-        snapshot = SqliteSnapshot(
-            path=tmp_path / "service.sqlite3", repository=repository
-        )
-        broker = QueueBroker(repository.pool)
-    elif kind == "postgresql":
-        settings = request.getfixturevalue("fresh_postgres_settings")
-        repository = PostgreSqlRepository(**settings)
-        snapshot = PostgreSqlSnapshot(**settings, repository=repository)
-        broker = QueueBroker(repository.pool)
-    else:  # snapshots in another database than the event store
-        settings = request.getfixturevalue("fresh_postgres_settings")
-        repository = PostgreSqlRepository(**settings)
-        snapshot = SqliteSnapshot(path=tmp_path / "snap.sqlite3", repository=repository)
-        broker = QueueBroker(repository.pool)
+    repository, snapshot = event_stores(kind, request, tmp_path)
+    broker = QueueBroker() if kind == "memory" else QueueBroker(repository.pool)
     for component in (repository, snapshot, broker):
         await component.setup()
     return {"_repository": repository, "_snapshot": snapshot, "_broker": broker}
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgresql", "split"])
+@pytest.fixture(params=STORE_KINDS)
 async def K(request, tmp_path):
     yield await build(request.param, request, tmp_path)
     await close_database_pools()
